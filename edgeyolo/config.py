@@ -12,10 +12,12 @@ from typing import Any
 
 import yaml
 
+from edgeyolo.errors import EdgeYoloError
+
 SECTIONS = ("backbone", "head")
 
 
-class ModelConfigError(ValueError):
+class ModelConfigError(EdgeYoloError, ValueError):
     """A model YAML is unreadable or describes an impossible model; the message names the line."""
 
 
@@ -83,7 +85,9 @@ def parse_config_text(text: str, source: str = "<yaml>") -> ModelConfig:
         raise ModelConfigError(f"{source}: a model config must be a mapping with backbone and head")
     for key in SECTIONS:
         if not isinstance(data.get(key), list) or not data[key]:
-            raise ModelConfigError(f"{source}: '{key}' must be a non-empty list of [from, number, module, args]")
+            raise ModelConfigError(
+                f"{source}: '{key}' must be a non-empty list of [from, number, module, args]"
+            )
     lines: dict[tuple[str, int], int] = {}
     for key_node, value_node in root.value:
         if key_node.value in SECTIONS and isinstance(value_node, yaml.SequenceNode):

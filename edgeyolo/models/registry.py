@@ -18,7 +18,11 @@ from edgeyolo.models.layers.mobilenet import (
     mb3Block,
     mb3SE,
 )
-from edgeyolo.models.layers.mobilenetv4 import MobileNetV4ConvLarge, MobileNetV4ConvMedium, MobileNetV4ConvSmall
+from edgeyolo.models.layers.mobilenetv4 import (
+    MobileNetV4ConvLarge,
+    MobileNetV4ConvMedium,
+    MobileNetV4ConvSmall,
+)
 from edgeyolo.models.layers.neck import Concat, make_five_conv, make_three_conv
 from edgeyolo.models.layers.pooling import SPP, SPPCSP, SPPF, SpatialPyramidPooling
 
@@ -63,7 +67,9 @@ REGISTRY: dict[str, LayerSpec] = {
     "SPP": LayerSpec(SPP),
     "SPPF": LayerSpec(SPPF),
     "SPPCSP": LayerSpec(SPPCSP, repeats_inside=True),
-    "SpatialPyramidPooling": LayerSpec(SpatialPyramidPooling, kind="computed", out_channels=_pool_concat_channels),
+    "SpatialPyramidPooling": LayerSpec(
+        SpatialPyramidPooling, kind="computed", out_channels=_pool_concat_channels
+    ),
     "mb3Block": LayerSpec(mb3Block, out_arg=1, channel_args=(0, 1)),
     "mb3SE": LayerSpec(mb3SE, kind="same"),
     "MobileNetV2_Block": LayerSpec(MobileNetV2_Block),

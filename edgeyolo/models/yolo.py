@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import torch
@@ -22,7 +21,9 @@ class DetectionModel(nn.Module):
         super().__init__()
         self.cfg = cfg
         if nc is not None and nc != cfg.data.get("nc"):
-            cfg = ModelConfig(data={**cfg.data, "nc": int(nc)}, text=cfg.text, source=cfg.source, lines=cfg.lines)
+            cfg = ModelConfig(
+                data={**cfg.data, "nc": int(nc)}, text=cfg.text, source=cfg.source, lines=cfg.lines
+            )
             self.cfg = cfg
         self.model, self.save, self.rows = parse_model(cfg, ch)
         self.names = [str(i) for i in range(self.nc)]
@@ -58,7 +59,10 @@ class DetectionModel(nn.Module):
                 x = y[m.f] if isinstance(m.f, int) else [x if j == -1 else y[j] for j in m.f]
             x = m(x)
             if isinstance(x, list) and getattr(m, "multi_output", False):
-                y.extend([None] * (BACKBONE_SLOTS - len(x)) + [t if k in self.save else None for k, t in self._slots(x)])
+                y.extend(
+                    [None] * (BACKBONE_SLOTS - len(x))
+                    + [t if k in self.save else None for k, t in self._slots(x)]
+                )
                 x = x[-1]
             else:
                 y.append(x if m.i in self.save else None)
@@ -116,10 +120,6 @@ def create_model(cfg: str | Path | ModelConfig, nc: int | None = None, ch: int =
 def model_from_yaml_text(text: str, source: str = "<yaml>", nc: int | None = None) -> DetectionModel:
     """Build a detector from YAML text (as stored in a checkpoint)."""
     return DetectionModel(parse_config_text(text, source), nc=nc)
-
-
-def clone_model(model: DetectionModel) -> DetectionModel:
-    return copy.deepcopy(model)
 
 
 __all__ = ["DetectionModel", "LayerRow", "create_model", "model_from_yaml_text"]

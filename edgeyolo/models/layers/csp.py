@@ -28,7 +28,9 @@ class Bottleneck(nn.Module):
 class BottleneckCSP(nn.Module):
     """CSP bottleneck (YOLOv5/YOLOv4): a BN and activation over the concatenation of two paths."""
 
-    def __init__(self, c1: int, c2: int, n: int = 1, shortcut: bool = True, g: int = 1, e: float = 0.5) -> None:
+    def __init__(
+        self, c1: int, c2: int, n: int = 1, shortcut: bool = True, g: int = 1, e: float = 0.5
+    ) -> None:
         super().__init__()
         c_ = int(c2 * e)
         self.cv1 = Conv(c1, c_, 1, 1)
@@ -52,7 +54,9 @@ class BottleneckCSP(nn.Module):
 class BottleneckCSP2(nn.Module):
     """YOLOv4-CSP's second CSP bottleneck (PyTorch_YOLOv4): hidden width c2, no shortcut by default."""
 
-    def __init__(self, c1: int, c2: int, n: int = 1, shortcut: bool = False, g: int = 1, e: float = 0.5) -> None:
+    def __init__(
+        self, c1: int, c2: int, n: int = 1, shortcut: bool = False, g: int = 1, e: float = 0.5
+    ) -> None:
         super().__init__()
         c_ = int(c2)
         self.cv1 = Conv(c1, c_, 1, 1)
@@ -86,7 +90,9 @@ class BottleneckCSP2(nn.Module):
 class C3(nn.Module):
     """YOLOv5 C3: CSP bottleneck with three convolutions."""
 
-    def __init__(self, c1: int, c2: int, n: int = 1, shortcut: bool = True, g: int = 1, e: float = 0.5) -> None:
+    def __init__(
+        self, c1: int, c2: int, n: int = 1, shortcut: bool = True, g: int = 1, e: float = 0.5
+    ) -> None:
         super().__init__()
         c_ = int(c2 * e)
         self.cv1 = Conv(c1, c_, 1, 1)

@@ -164,7 +164,9 @@ class RepVGGBlock(nn.Module):
             return
         with torch.no_grad():
             kernel, bias = self.equivalent_kernel_bias()
-        conv = nn.Conv2d(self.in_channels, self.out_channels, 3, self.stride, 1, groups=self.groups, bias=True)
+        conv = nn.Conv2d(
+            self.in_channels, self.out_channels, 3, self.stride, 1, groups=self.groups, bias=True
+        )
         conv = conv.to(kernel.device).requires_grad_(False)
         conv.weight.copy_(kernel)
         conv.bias.copy_(bias)

@@ -20,85 +20,103 @@ MNV4_SPECS: dict[str, dict[str, tuple[str, list[list]]]] = {
         "conv0": ("convbn", [[3, 32, 3, 2]]),
         "layer1": ("convbn", [[32, 32, 3, 2], [32, 32, 1, 1]]),
         "layer2": ("convbn", [[32, 96, 3, 2], [96, 64, 1, 1]]),
-        "layer3": ("uib", [
-            [64, 96, 5, 5, True, 2, 3],
-            [96, 96, 0, 3, True, 1, 2],
-            [96, 96, 0, 3, True, 1, 2],
-            [96, 96, 0, 3, True, 1, 2],
-            [96, 96, 0, 3, True, 1, 2],
-            [96, 96, 3, 0, True, 1, 4],
-        ]),
-        "layer4": ("uib", [
-            [96, 128, 3, 3, True, 2, 6],
-            [128, 128, 5, 5, True, 1, 4],
-            [128, 128, 0, 5, True, 1, 4],
-            [128, 128, 0, 5, True, 1, 3],
-            [128, 128, 0, 3, True, 1, 4],
-            [128, 128, 0, 3, True, 1, 4],
-        ]),
+        "layer3": (
+            "uib",
+            [
+                [64, 96, 5, 5, True, 2, 3],
+                [96, 96, 0, 3, True, 1, 2],
+                [96, 96, 0, 3, True, 1, 2],
+                [96, 96, 0, 3, True, 1, 2],
+                [96, 96, 0, 3, True, 1, 2],
+                [96, 96, 3, 0, True, 1, 4],
+            ],
+        ),
+        "layer4": (
+            "uib",
+            [
+                [96, 128, 3, 3, True, 2, 6],
+                [128, 128, 5, 5, True, 1, 4],
+                [128, 128, 0, 5, True, 1, 4],
+                [128, 128, 0, 5, True, 1, 3],
+                [128, 128, 0, 3, True, 1, 4],
+                [128, 128, 0, 3, True, 1, 4],
+            ],
+        ),
         "layer5": ("convbn", [[128, 960, 1, 1], [960, 1280, 1, 1]]),
     },
     "MobileNetV4ConvMedium": {
         "conv0": ("convbn", [[3, 32, 3, 2]]),
         "layer1": ("fused_ib", [[32, 48, 2, 4.0, True]]),
         "layer2": ("uib", [[48, 80, 3, 5, True, 2, 4], [80, 80, 3, 3, True, 1, 2]]),
-        "layer3": ("uib", [
-            [80, 160, 3, 5, True, 2, 6],
-            [160, 160, 3, 3, True, 1, 4],
-            [160, 160, 3, 3, True, 1, 4],
-            [160, 160, 3, 5, True, 1, 4],
-            [160, 160, 3, 3, True, 1, 4],
-            [160, 160, 3, 0, True, 1, 4],
-            [160, 160, 0, 0, True, 1, 2],
-            [160, 160, 3, 0, True, 1, 4],
-        ]),
-        "layer4": ("uib", [
-            [160, 256, 5, 5, True, 2, 6],
-            [256, 256, 5, 5, True, 1, 4],
-            [256, 256, 3, 5, True, 1, 4],
-            [256, 256, 3, 5, True, 1, 4],
-            [256, 256, 0, 0, True, 1, 4],
-            [256, 256, 3, 0, True, 1, 4],
-            [256, 256, 3, 5, True, 1, 2],
-            [256, 256, 5, 5, True, 1, 4],
-            [256, 256, 0, 0, True, 1, 4],
-            [256, 256, 0, 0, True, 1, 4],
-            [256, 256, 5, 0, True, 1, 2],
-        ]),
+        "layer3": (
+            "uib",
+            [
+                [80, 160, 3, 5, True, 2, 6],
+                [160, 160, 3, 3, True, 1, 4],
+                [160, 160, 3, 3, True, 1, 4],
+                [160, 160, 3, 5, True, 1, 4],
+                [160, 160, 3, 3, True, 1, 4],
+                [160, 160, 3, 0, True, 1, 4],
+                [160, 160, 0, 0, True, 1, 2],
+                [160, 160, 3, 0, True, 1, 4],
+            ],
+        ),
+        "layer4": (
+            "uib",
+            [
+                [160, 256, 5, 5, True, 2, 6],
+                [256, 256, 5, 5, True, 1, 4],
+                [256, 256, 3, 5, True, 1, 4],
+                [256, 256, 3, 5, True, 1, 4],
+                [256, 256, 0, 0, True, 1, 4],
+                [256, 256, 3, 0, True, 1, 4],
+                [256, 256, 3, 5, True, 1, 2],
+                [256, 256, 5, 5, True, 1, 4],
+                [256, 256, 0, 0, True, 1, 4],
+                [256, 256, 0, 0, True, 1, 4],
+                [256, 256, 5, 0, True, 1, 2],
+            ],
+        ),
         "layer5": ("convbn", [[256, 960, 1, 1], [960, 1280, 1, 1]]),
     },
     "MobileNetV4ConvLarge": {
         "conv0": ("convbn", [[3, 24, 3, 2]]),
         "layer1": ("fused_ib", [[24, 48, 2, 4.0, True]]),
         "layer2": ("uib", [[48, 96, 3, 5, True, 2, 4], [96, 96, 3, 3, True, 1, 4]]),
-        "layer3": ("uib", [
-            [96, 192, 3, 5, True, 2, 4],
-            [192, 192, 3, 3, True, 1, 4],
-            [192, 192, 3, 3, True, 1, 4],
-            [192, 192, 3, 3, True, 1, 4],
-            [192, 192, 3, 5, True, 1, 4],
-            [192, 192, 5, 3, True, 1, 4],
-            [192, 192, 5, 3, True, 1, 4],
-            [192, 192, 5, 3, True, 1, 4],
-            [192, 192, 5, 3, True, 1, 4],
-            [192, 192, 5, 3, True, 1, 4],
-            [192, 192, 3, 0, True, 1, 4],
-        ]),
-        "layer4": ("uib", [
-            [192, 512, 5, 5, True, 2, 4],
-            [512, 512, 5, 5, True, 1, 4],
-            [512, 512, 5, 5, True, 1, 4],
-            [512, 512, 5, 5, True, 1, 4],
-            [512, 512, 5, 0, True, 1, 4],
-            [512, 512, 5, 3, True, 1, 4],
-            [512, 512, 5, 0, True, 1, 4],
-            [512, 512, 5, 0, True, 1, 4],
-            [512, 512, 5, 3, True, 1, 4],
-            [512, 512, 5, 5, True, 1, 4],
-            [512, 512, 5, 0, True, 1, 4],
-            [512, 512, 5, 0, True, 1, 4],
-            [512, 512, 5, 0, True, 1, 4],
-        ]),
+        "layer3": (
+            "uib",
+            [
+                [96, 192, 3, 5, True, 2, 4],
+                [192, 192, 3, 3, True, 1, 4],
+                [192, 192, 3, 3, True, 1, 4],
+                [192, 192, 3, 3, True, 1, 4],
+                [192, 192, 3, 5, True, 1, 4],
+                [192, 192, 5, 3, True, 1, 4],
+                [192, 192, 5, 3, True, 1, 4],
+                [192, 192, 5, 3, True, 1, 4],
+                [192, 192, 5, 3, True, 1, 4],
+                [192, 192, 5, 3, True, 1, 4],
+                [192, 192, 3, 0, True, 1, 4],
+            ],
+        ),
+        "layer4": (
+            "uib",
+            [
+                [192, 512, 5, 5, True, 2, 4],
+                [512, 512, 5, 5, True, 1, 4],
+                [512, 512, 5, 5, True, 1, 4],
+                [512, 512, 5, 5, True, 1, 4],
+                [512, 512, 5, 0, True, 1, 4],
+                [512, 512, 5, 3, True, 1, 4],
+                [512, 512, 5, 0, True, 1, 4],
+                [512, 512, 5, 0, True, 1, 4],
+                [512, 512, 5, 3, True, 1, 4],
+                [512, 512, 5, 5, True, 1, 4],
+                [512, 512, 5, 0, True, 1, 4],
+                [512, 512, 5, 0, True, 1, 4],
+                [512, 512, 5, 0, True, 1, 4],
+            ],
+        ),
         "layer5": ("convbn", [[512, 960, 1, 1], [960, 1280, 1, 1]]),
     },
 }
@@ -106,7 +124,9 @@ STAGES = ("conv0", "layer1", "layer2", "layer3", "layer4", "layer5")
 FEATURE_STRIDES = (4, 8, 16, 32)
 
 
-def make_divisible(value: float, divisor: int, min_value: int | None = None, round_down_protect: bool = True) -> int:
+def make_divisible(
+    value: float, divisor: int, min_value: int | None = None, round_down_protect: bool = True
+) -> int:
     """Round `value` to a multiple of `divisor`, never more than 10% below it (MobileNet convention)."""
     min_value = divisor if min_value is None else min_value
     new_value = max(min_value, int(value + divisor / 2) // divisor * divisor)
@@ -115,9 +135,13 @@ def make_divisible(value: float, divisor: int, min_value: int | None = None, rou
     return int(new_value)
 
 
-def conv_2d(inp: int, oup: int, kernel_size: int = 3, stride: int = 1, groups: int = 1, act: bool = True) -> ConvBNAct:
+def conv_2d(
+    inp: int, oup: int, kernel_size: int = 3, stride: int = 1, groups: int = 1, act: bool = True
+) -> ConvBNAct:
     """conv-BN(-ReLU6), the MobileNetV4 unit."""
-    return ConvBNAct(inp, oup, kernel_size, stride, (kernel_size - 1) // 2, g=groups, act="ReLU6" if act else False)
+    return ConvBNAct(
+        inp, oup, kernel_size, stride, (kernel_size - 1) // 2, g=groups, act="ReLU6" if act else False
+    )
 
 
 class InvertedResidual(nn.Module):
@@ -131,7 +155,9 @@ class InvertedResidual(nn.Module):
         self.block = nn.Sequential()
         if expand_ratio != 1:
             self.block.add_module("exp_1x1", conv_2d(inp, hidden, kernel_size=1))
-        self.block.add_module("conv_3x3", conv_2d(hidden, hidden, kernel_size=3, stride=stride, groups=hidden))
+        self.block.add_module(
+            "conv_3x3", conv_2d(hidden, hidden, kernel_size=3, stride=stride, groups=hidden)
+        )
         self.block.add_module("red_1x1", conv_2d(hidden, oup, kernel_size=1, act=act))
         self.use_res_connect = stride == 1 and inp == oup
 

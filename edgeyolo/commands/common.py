@@ -1,0 +1,59 @@
+"""Argument helpers shared by subcommands."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def parse_imgsz(text: str) -> tuple[int, int]:
+    """`640` → (640, 640); `480,640` → (480, 640) as (h, w)."""
+    try:
+        parts = [int(p) for p in str(text).replace("x", ",").split(",") if p.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"image size must be an integer or h,w, got {text!r}") from None
+    if len(parts) == 1:
+        parts *= 2
+    if len(parts) != 2 or min(parts) <= 0:
+        raise argparse.ArgumentTypeError(f"image size must be positive (int or h,w), got {text!r}")
+    return parts[0], parts[1]
+
+
+def check_imgsz(imgsz: tuple[int, int], stride: int) -> None:
+    """Refuse a size the model cannot take: each side must be a multiple of its largest stride."""
+    from edgeyolo.errors import EdgeYoloError
+
+    if any(s % stride for s in imgsz):
+        h, w = imgsz
+        fix = f"{-(-h // stride) * stride},{-(-w // stride) * stride}"
+        raise EdgeYoloError(
+            f"image size {h},{w} is not a multiple of the model's largest stride {stride}; try {fix}"
+        )
+
+
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cfg", help="model config: a shipped name (see `edgeyolo info --list`) or a YAML path")
+    p.add_argument("--weights", help="checkpoint (.pt) to load; its config is used unless --cfg is given")
+    p.add_argument("--nc", type=int, help="number of classes (overrides the config's nc; not with --weights)")
+    p.add_argument(
+        "--trust-checkpoint",
+        action="store_true",
+        help="allow a checkpoint that needs full unpickling (can run code: only for files you trust)",
+    )
+
+
+def build_model(args: argparse.Namespace):
+    """The model the common arguments describe (torch imported here, not at CLI start)."""
+    from edgeyolo.defaults import DEFAULT_CFG
+    from edgeyolo.errors import EdgeYoloError, require
+
+    require("torch", "export", f"`edgeyolo {args.command}`")
+    from edgeyolo.config import load_config
+    from edgeyolo.models.checkpoint import load_model
+    from edgeyolo.models.yolo import create_model
+
+    if args.weights:
+        if args.nc is not None:
+            raise EdgeYoloError("--nc cannot be combined with --weights: the checkpoint fixes the classes")
+        cfg_text = load_config(args.cfg).text if args.cfg else None
+        return load_model(args.weights, trust=args.trust_checkpoint, cfg_text=cfg_text)
+    return create_model(args.cfg or DEFAULT_CFG, nc=args.nc).eval()

@@ -1,0 +1,153 @@
+"""Checkpoints (DESIGN.md §3): a torch zip of tensors and plain data, loaded with `weights_only=True`.
+
+`{"model": state_dict, "cfg": <yaml text>, "names": [...], "imgsz": int, "meta": {...}}`
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from edgeyolo import __version__
+from edgeyolo.config import ModelConfigError, parse_config_text
+from edgeyolo.errors import EdgeYoloError
+from edgeyolo.models.yolo import DetectionModel
+
+REQUIRED_KEYS = ("model", "cfg", "names", "imgsz")
+
+
+class CheckpointError(EdgeYoloError, ValueError):
+    """A checkpoint is missing, not an edgeyolo checkpoint, unsafe to load, or does not fit its model."""
+
+
+@dataclass
+class Checkpoint:
+    state_dict: dict[str, torch.Tensor]
+    cfg: str
+    names: list[str]
+    imgsz: int
+    meta: dict[str, Any] = field(default_factory=dict)
+    path: str = ""
+
+
+def save_checkpoint(
+    path: str | Path,
+    model: DetectionModel,
+    names: list[str] | None = None,
+    imgsz: int = 640,
+    meta: dict[str, Any] | None = None,
+) -> Path:
+    """Write a checkpoint atomically (temporary file beside `path`, then `os.replace`)."""
+    path = Path(path)
+    names = list(names if names is not None else model.names)
+    if len(names) != model.nc:
+        raise CheckpointError(f"{len(names)} class names for a model with nc={model.nc}")
+    payload = {
+        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "cfg": model.cfg.text,
+        "names": names,
+        "imgsz": int(imgsz),
+        "meta": {"edgeyolo_version": __version__, "cfg_source": model.cfg.source, **(meta or {})},
+    }
+    atomic_torch_save(payload, path)
+    return path
+
+
+def atomic_torch_save(obj: Any, path: Path) -> None:
+    """torch.save to a temporary name in the destination folder, then move it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(obj, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(path: str | Path, trust: bool = False) -> Checkpoint:
+    """Read a checkpoint with `weights_only=True`. A file that needs arbitrary unpickling is refused
+    unless `trust` is set (then it loads with a warning)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if not trust:
+            raise CheckpointError(
+                f"{path} holds Python objects beyond tensors and plain data, and loading them could run "
+                "code. If you trust its origin, pass --trust-checkpoint (trust=True). "
+                f"({_first_line(exc)})"
+            ) from None
+        warnings.warn(f"loading {path} with full unpickling because it was trusted explicitly", stacklevel=2)
+        obj = torch.load(path, map_location="cpu", weights_only=False)
+    except (RuntimeError, OSError, EOFError, zipfile.BadZipFile, ValueError) as exc:
+        raise CheckpointError(f"{path} is not a readable checkpoint: {_first_line(exc)}") from None
+    return _validate(obj, path)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _validate(obj: Any, path: Path) -> Checkpoint:
+    if not isinstance(obj, dict) or any(k not in obj for k in REQUIRED_KEYS):
+        keys = sorted(obj)[:8] if isinstance(obj, dict) else type(obj).__name__
+        raise CheckpointError(
+            f"{path} is not an edgeyolo checkpoint (expected keys {list(REQUIRED_KEYS)}, found {keys})"
+        )
+    state = obj["model"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{path}: 'model' must be a state_dict of tensors")
+    if not isinstance(obj["cfg"], str) or not isinstance(obj["names"], list):
+        raise CheckpointError(f"{path}: 'cfg' must be YAML text and 'names' a list")
+    return Checkpoint(
+        state_dict=state,
+        cfg=obj["cfg"],
+        names=[str(n) for n in obj["names"]],
+        imgsz=int(obj["imgsz"]),
+        meta=dict(obj.get("meta") or {}),
+        path=str(path),
+    )
+
+
+def model_from_checkpoint(ckpt: Checkpoint, cfg_text: str | None = None) -> DetectionModel:
+    """Build the checkpoint's model (or `cfg_text`'s, which must fit the weights) and load the weights."""
+    source = f"{Path(ckpt.path).name}:cfg" if cfg_text is None else "--cfg"
+    try:
+        cfg = parse_config_text(cfg_text if cfg_text is not None else ckpt.cfg, source)
+        model = DetectionModel(cfg, nc=len(ckpt.names))
+    except ModelConfigError as exc:
+        raise CheckpointError(f"{ckpt.path}: its model config does not build: {exc}") from exc
+    own = model.state_dict()
+    missing = [k for k in own if k not in ckpt.state_dict]
+    unexpected = [k for k in ckpt.state_dict if k not in own]
+    wrong = [k for k in own if k in ckpt.state_dict and own[k].shape != ckpt.state_dict[k].shape]
+    if missing or unexpected or wrong:
+        detail = "; ".join(
+            f"{label}: {', '.join(keys[:3])}{' …' if len(keys) > 3 else ''}"
+            for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong))
+            if keys
+        )
+        raise CheckpointError(f"{ckpt.path}: weights do not fit the model config ({detail})")
+    model.load_state_dict(ckpt.state_dict)
+    model.names = list(ckpt.names)
+    return model
+
+
+def load_model(path: str | Path, trust: bool = False, cfg_text: str | None = None) -> DetectionModel:
+    """Load a checkpoint and return its model in eval mode."""
+    return model_from_checkpoint(load_checkpoint(path, trust=trust), cfg_text).eval()
