@@ -8,7 +8,7 @@ import sys
 
 from edgeyolo import __version__
 
-COMMANDS = ("info",)
+COMMANDS = ("info", "export")
 
 
 def build_parser() -> argparse.ArgumentParser:

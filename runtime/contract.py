@@ -46,6 +46,8 @@ class Contract:
     dynamic_batch: bool = False
     dynamic_shape: bool = False
     max_det: int = 300
+    nms_conf: float | None = None  # thresholds baked into an `nms` graph
+    nms_iou: float | None = None
     source_sha256: str = ""
     tool_version: str = ""
     schema: int = SCHEMA_VERSION

@@ -5,9 +5,7 @@
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -17,6 +15,7 @@ from typing import Any
 import torch
 
 from edgeyolo import __version__
+from edgeyolo.atomic import atomic_output
 from edgeyolo.config import ModelConfigError, parse_config_text
 from edgeyolo.errors import EdgeYoloError
 from edgeyolo.models.yolo import DetectionModel
@@ -63,17 +62,8 @@ def save_checkpoint(
 
 def atomic_torch_save(obj: Any, path: Path) -> None:
     """torch.save to a temporary name in the destination folder, then move it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def load_checkpoint(path: str | Path, trust: bool = False) -> Checkpoint:
