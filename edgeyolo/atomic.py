@@ -12,6 +12,21 @@ from pathlib import Path
 from edgeyolo.errors import EdgeYoloError
 
 
+def prepare_parent(path: str | Path, directory: bool = False) -> Path:
+    """Create the destination's folder if needed and check it is writable (fail before long work)."""
+    parent = Path(path).parent
+    if not parent.exists():
+        try:
+            parent.mkdir(parents=True)
+        except OSError as exc:
+            raise EdgeYoloError(f"cannot create output directory {parent}: {exc.strerror or exc}") from exc
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise EdgeYoloError(f"output directory {parent} is not a writable directory")
+    if not directory and Path(path).is_dir():
+        raise EdgeYoloError(f"output path {path} is a directory; give a file name")
+    return parent
+
+
 @contextmanager
 def atomic_output(path: str | Path, directory: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it replaces `path`, on any error it is removed.
@@ -20,14 +35,7 @@ def atomic_output(path: str | Path, directory: bool = False) -> Iterator[Path]:
     file at the final path.
     """
     path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.exists():
-        try:
-            parent.mkdir(parents=True)
-        except OSError as exc:
-            raise EdgeYoloError(f"cannot create output directory {parent}: {exc.strerror or exc}") from exc
-    if not os.access(parent, os.W_OK):
-        raise EdgeYoloError(f"output directory {parent} is not writable")
+    parent = prepare_parent(path, directory)
     if directory:
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent))
     else:

@@ -6,26 +6,21 @@ import torch
 
 
 class OnnxNonMaxSuppression(torch.autograd.Function):
-    """Exports as one ONNX NonMaxSuppression node (per-class, corner boxes). The eager forward is a
-    plain greedy reference so tracing has real values; it is never used for results."""
+    """Exports as one ONNX NonMaxSuppression node (per-class, corner boxes). The eager forward (the
+    runtime's NMS) only gives tracing real values; exported results come from the ONNX node."""
 
     @staticmethod
     def forward(ctx, boxes, scores, max_per_class: int, iou: float, conf: float):  # type: ignore[override]
+        from edgeyolo.runtime.nms import nms
+
         picked = []
         for b in range(boxes.shape[0]):
-            for c in range(scores.shape[1]):
-                s = scores[b, c]
-                idx = torch.nonzero(s > conf).flatten()
-                idx = idx[torch.argsort(s[idx], descending=True, stable=True)]
-                kept: list[int] = []
-                for i in idx.tolist():
-                    if len(kept) >= max_per_class:
-                        break
-                    if kept and _iou(boxes[b, i], boxes[b, kept]).max() > iou:
-                        continue
-                    kept.append(i)
-                picked += [[b, c, i] for i in kept]
-        return torch.tensor(picked, dtype=torch.int64).reshape(-1, 3)
+            cls, idx = torch.nonzero(scores[b] > conf, as_tuple=True)
+            s = scores[b, cls, idx].numpy()
+            limit = int(max_per_class) * int(scores.shape[1])
+            keep = nms(boxes[b, idx].numpy(), s, cls.numpy(), iou, max_det=limit)
+            picked.append(torch.stack((torch.full_like(cls[keep], b), cls[keep], idx[keep]), 1))
+        return torch.cat(picked).reshape(-1, 3) if picked else torch.zeros(0, 3, dtype=torch.int64)
 
     @staticmethod
     def symbolic(g, boxes, scores, max_per_class: int, iou: float, conf: float):
@@ -38,14 +33,6 @@ class OnnxNonMaxSuppression(torch.autograd.Function):
             g.op("Constant", value_t=torch.tensor([conf], dtype=torch.float32)),
             center_point_box_i=0,
         )
-
-
-def _iou(box: torch.Tensor, others: torch.Tensor) -> torch.Tensor:
-    lt = torch.maximum(box[:2], others[:, :2])
-    rb = torch.minimum(box[2:], others[:, 2:])
-    inter = (rb - lt).clamp(min=0).prod(-1)
-    area = lambda b: (b[..., 2:] - b[..., :2]).clamp(min=0).prod(-1)  # noqa: E731
-    return inter / (area(box) + area(others) - inter).clamp(min=1e-9)
 
 
 def nms_outputs(

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from edgeyolo.atomic import prepare_parent
 from edgeyolo.commands.common import add_model_args, build_model, parse_imgsz
 
 
@@ -51,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
     imgsz = args.imgsz or _checkpoint_imgsz(args) or (640, 640)
     output = Path(args.output) if args.output else _default_output(args, model)
+    prepare_parent(output)
     options = OnnxExportOptions(
         imgsz=imgsz,
         batch=args.batch,

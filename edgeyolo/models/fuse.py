@@ -13,7 +13,7 @@ def fuse_model(model: nn.Module) -> nn.Module:
     model.eval()
     for module in _post_order(model):
         fuse = getattr(module, "fuse", None)
-        if callable(fuse) and module is not model:
+        if callable(fuse) and not getattr(module, "fuse_walks_children", False):
             fuse()
     leftover = [name for name, m in model.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if leftover:

@@ -41,10 +41,10 @@ class Detect(nn.Module):
     def _decode_level(self, logits: torch.Tensor, i: int) -> torch.Tensor:
         bs, _, ny, nx = logits.shape
         p = logits.view(bs, self.na, self.no, ny, nx).permute(0, 1, 3, 4, 2).sigmoid()
-        ys = torch.arange(ny, device=p.device, dtype=p.dtype)
-        xs = torch.arange(nx, device=p.device, dtype=p.dtype)
+        ys = torch.arange(ny, device=p.device, dtype=torch.float32)  # fp16 Range does not export
+        xs = torch.arange(nx, device=p.device, dtype=torch.float32)
         gy, gx = torch.meshgrid(ys, xs, indexing="ij")
-        grid = torch.stack((gx, gy), -1).view(1, 1, ny, nx, 2) - 0.5
+        grid = (torch.stack((gx, gy), -1).view(1, 1, ny, nx, 2) - 0.5).to(p.dtype)
         anchor = self.anchors[i].view(1, self.na, 1, 1, 2).to(p.dtype)
         xy = (p[..., :2] * 2 + grid) * self.stride[i].to(p.dtype)
         wh = (p[..., 2:4] * 2) ** 2 * anchor

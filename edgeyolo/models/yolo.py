@@ -17,6 +17,8 @@ STRIDE_PROBE = 256  # input size used to measure each level's stride
 class DetectionModel(nn.Module):
     """A YOLO detector: layers from YAML, a Detect head, known strides and anchors (in pixels)."""
 
+    fuse_walks_children = True  # its fuse() is fuse_model itself
+
     def __init__(self, cfg: ModelConfig, ch: int = 3, nc: int | None = None) -> None:
         super().__init__()
         self.cfg = cfg
