@@ -29,6 +29,7 @@ from edgeyolo.models.yolo import DetectionModel
 from edgeyolo.runtime.contract import OUTPUT_MODES, Contract
 
 MIN_OPSET = 14  # HardSwish is opset 14; older opsets would need the Add/Clip/Div chain
+MISH_OPSET = 18  # first opset with a Mish op
 
 
 class ExportError(EdgeYoloError):
@@ -106,12 +107,12 @@ def export_onnx(
     reference = copy.deepcopy(model).float().eval()
 
     if options.report_unfused:
-        unfused = _trace(copy.deepcopy(reference), options, fused=False)
+        unfused = trace_to_onnx(copy.deepcopy(reference), options, fused=False)
         report.stages["unfused"] = GraphStats.of(unfused)
-    proto = _trace(copy.deepcopy(reference), options, fused=options.fuse)
+    proto = trace_to_onnx(copy.deepcopy(reference), options, fused=options.fuse)
     report.stages["fused" if options.fuse else "exported"] = GraphStats.of(proto)
     if options.simplify:
-        proto = _simplify(proto)
+        proto = simplify_onnx(proto)
         report.stages["simplified"] = GraphStats.of(proto)
     write_metadata(proto, contract)
 
@@ -127,7 +128,8 @@ def export_onnx(
     return report, contract
 
 
-def _trace(model: DetectionModel, options: OnnxExportOptions, fused: bool) -> onnx.ModelProto:
+def trace_to_onnx(model: DetectionModel, options: OnnxExportOptions, fused: bool) -> onnx.ModelProto:
+    """Trace `model` (modified in place: fused, folded, halved as asked) into an ONNX proto."""
     if fused:
         fuse_model(model)
     folded = fold_uint8_bgr_input(model) if options.uint8_input else False
@@ -145,11 +147,13 @@ def _trace(model: DetectionModel, options: OnnxExportOptions, fused: bool) -> on
     buf = io.BytesIO()
     # Unfused means unfused: torch's exporter would otherwise fold Conv+BN itself in eval mode.
     mode = torch.onnx.TrainingMode.EVAL if fused else torch.onnx.TrainingMode.PRESERVE
-    with warnings.catch_warnings(), torch.no_grad():
+    with warnings.catch_warnings(), torch.no_grad(), _single_node_mish(options.opset):
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         # Our only advanced indexing gathers NMS selections, which are never negative.
         warnings.filterwarnings("ignore", message="Exporting aten::index operator")
+        # PRESERVE with an eval-mode model exports inference BN; folding constants there is safe.
+        warnings.filterwarnings("ignore", message="It is recommended that constant folding be turned off")
         try:
             torch.onnx.export(
                 wrapper,
@@ -160,12 +164,25 @@ def _trace(model: DetectionModel, options: OnnxExportOptions, fused: bool) -> on
                 input_names=["images"],
                 output_names=names,
                 dynamic_axes=_dynamic_axes(options, names) or None,
-                do_constant_folding=fused,
+                do_constant_folding=True,
                 training=mode,
             )
         except (RuntimeError, ValueError, torch.onnx.errors.OnnxExporterError) as exc:
             raise ExportError(f"torch.onnx.export failed: {str(exc).splitlines()[0]}") from exc
     return onnx.load_from_string(buf.getvalue())
+
+
+@contextlib.contextmanager
+def _single_node_mish(opset: int):
+    """From opset 18 ONNX has a Mish op; torch's exporter would still emit Softplus, Tanh and Mul."""
+    if opset < MISH_OPSET:
+        yield
+        return
+    torch.onnx.register_custom_op_symbolic("aten::mish", lambda g, x: g.op("Mish", x), MISH_OPSET)
+    try:
+        yield
+    finally:
+        torch.onnx.unregister_custom_op_symbolic("aten::mish", MISH_OPSET)
 
 
 def _dynamic_axes(options: OnnxExportOptions, names: list[str]) -> dict[str, dict[int, str]]:
@@ -204,7 +221,8 @@ def _quiet_stdout():
         os.close(saved)
 
 
-def _simplify(proto: onnx.ModelProto) -> onnx.ModelProto:
+def simplify_onnx(proto: onnx.ModelProto) -> onnx.ModelProto:
+    """Simplify with onnxsim (constant folding, dead-node removal), checking its own validation."""
     onnxsim = require("onnxsim", "export", "--simplify")
     try:
         with _quiet_stdout():  # onnxsim's C++ core prints "failed to run op, skip" for dynamic shapes

@@ -201,3 +201,16 @@ def test_impossible_options_are_refused(options: OnnxExportOptions, message: str
     with pytest.raises(ExportError, match=message):
         export_onnx(model_for("yolov5-mobilenetv2"), tmp_path / "m.onnx", options)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("opset", "single"), [(17, False), (18, True)])
+def test_mish_is_one_node_from_opset_18(opset: int, single: bool, tmp_path: Path) -> None:
+    report, _ = export_onnx(
+        model_for("yolov4-mobilenetv3-small"),
+        tmp_path / "m.onnx",
+        OnnxExportOptions(imgsz=IMGSZ, opset=opset, report_unfused=False),
+    )
+    assert report.verified
+    ops = ops_of(tmp_path / "m.onnx")
+    assert ("Mish" in ops) == single
+    assert ("Softplus" in ops) == (not single)

@@ -93,8 +93,14 @@ class _Plain:
 
 @pytest.mark.parametrize(
     "content",
-    [b"", b"not a checkpoint at all", pickle.dumps({"model": 1})],
-    ids=["empty", "text", "plain-pickle"],
+    [
+        b"",
+        b"not a checkpoint at all",
+        b"these are not weights",
+        pickle.dumps({"model": 1}),
+        b"PK\x03\x04junk",
+    ],
+    ids=["empty", "text", "text2", "plain-pickle", "broken-zip"],
 )
 def test_non_checkpoint_files(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "x.pt"
