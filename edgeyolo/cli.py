@@ -8,7 +8,7 @@ import sys
 
 from edgeyolo import __version__
 
-COMMANDS = ("info", "export")
+COMMANDS = ("info", "export", "detect")
 
 
 def build_parser() -> argparse.ArgumentParser:

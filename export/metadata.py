@@ -1,4 +1,4 @@
-"""Build the runtime contract for an exported model, and read/write it in ONNX `metadata_props`."""
+"""Read and write the runtime contract in ONNX `metadata_props`; file hashes for provenance."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 import onnx
 
 from edgeyolo import __version__
-from edgeyolo.models.yolo import DetectionModel
 from edgeyolo.runtime.contract import METADATA_KEY, Contract
 
 
@@ -22,38 +21,6 @@ def sha256_file(path: str | Path) -> str:
 
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def build_contract(
-    model: DetectionModel,
-    imgsz: tuple[int, int],
-    outputs: str,
-    uint8_input: bool,
-    precision: str,
-    dynamic_batch: bool,
-    dynamic_shape: bool,
-    source_sha256: str,
-    max_det: int = 300,
-    conf: float | None = None,
-    iou: float | None = None,
-) -> Contract:
-    """The metadata record (DESIGN.md §3) for `model` exported with these settings."""
-    return Contract(
-        names=tuple(model.names),
-        strides=tuple(model.strides),
-        anchors=tuple(tuple(level) for level in model.anchors_pixels),
-        imgsz=tuple(imgsz),
-        outputs=outputs,
-        input="uint8-nhwc-bgr" if uint8_input else "float32-nchw-rgb",
-        precision=precision,
-        dynamic_batch=dynamic_batch,
-        dynamic_shape=dynamic_shape,
-        max_det=max_det,
-        nms_conf=conf if outputs == "nms" else None,
-        nms_iou=iou if outputs == "nms" else None,
-        source_sha256=source_sha256,
-        tool_version=__version__,
-    )
 
 
 def write_metadata(proto: onnx.ModelProto, contract: Contract) -> None:

@@ -20,10 +20,11 @@ import torch
 
 from edgeyolo.atomic import atomic_output
 from edgeyolo.errors import EdgeYoloError, require
-from edgeyolo.export.metadata import build_contract, write_metadata
+from edgeyolo.export.metadata import write_metadata
 from edgeyolo.export.report import ExportReport, GraphStats
 from edgeyolo.export.verify import verify_onnx
 from edgeyolo.export.wrapper import ExportWrapper, fold_uint8_bgr_input, output_names
+from edgeyolo.models.contract import build_contract
 from edgeyolo.models.fuse import fuse_model
 from edgeyolo.models.yolo import DetectionModel
 from edgeyolo.runtime.contract import OUTPUT_MODES, Contract
@@ -210,15 +211,19 @@ def _dynamic_axes(options: OnnxExportOptions, names: list[str]) -> dict[str, dic
 
 @contextlib.contextmanager
 def _quiet_stdout():
+    """Silence C++ code that prints to the process's stdout/stderr (errors still raise)."""
     sys.stdout.flush()
-    saved = os.dup(1)
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
     try:
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 1)
+            os.dup2(devnull.fileno(), 2)
             yield
     finally:
-        os.dup2(saved, 1)
-        os.close(saved)
+        for fd, copy_ in zip((1, 2), saved, strict=True):
+            os.dup2(copy_, fd)
+            os.close(copy_)
 
 
 def simplify_onnx(proto: onnx.ModelProto) -> onnx.ModelProto:

@@ -1,0 +1,55 @@
+"""The interface every backend implements (DESIGN.md §4): load, infer, close."""
+
+from __future__ import annotations
+
+import abc
+from pathlib import Path
+
+import numpy as np
+
+from edgeyolo.runtime.contract import Contract
+
+
+class BackendError(RuntimeError):
+    """A backend cannot load or run a model."""
+
+
+class MissingBackendError(BackendError, ImportError):
+    """The library a backend needs is not installed; the message names the extra."""
+
+
+def require(module: str, extra: str | None, backend: str):
+    """Import a backend's library on first use, or say what installs it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        fix = f"pip install 'edgeyolo[{extra}]'" if extra else f"pip install {module.split('.')[0]}"
+        raise MissingBackendError(f"the {backend} backend needs {module.split('.')[0]}: {fix}") from exc
+
+
+class Backend(abc.ABC):
+    """Runs one model. `infer` is safe to call from several threads at once."""
+
+    name: str = "backend"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.contract: Contract  # set by load()
+        self.input_dtype: np.dtype = np.dtype(np.float32)
+        self.fixed_batch: int | None = None  # a static batch dimension, if the model has one
+        self.details: dict[str, str] = {}  # what actually runs (provider, device, precision)
+
+    @abc.abstractmethod
+    def infer(self, inputs: np.ndarray) -> list[np.ndarray]:
+        """Run the model on one input tensor; returns its outputs in order."""
+
+    def close(self) -> None:  # noqa: B027 - backends without resources need nothing here
+        """Release the model and its sessions/requests."""
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,69 @@
+"""onnxruntime backend: CPU, or the CUDA / TensorRT execution providers when present."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edgeyolo.runtime.backends.base import Backend, BackendError, require
+from edgeyolo.runtime.contract import METADATA_KEY, Contract, ContractError
+
+_DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(uint8)": np.uint8}
+
+
+def providers_for(device: str, available: list[str]) -> list[str]:
+    """Execution providers for `device` ("cpu", "cuda"/"gpu", "cuda:N", "tensorrt"), best first."""
+    if device == "cpu":
+        return ["CPUExecutionProvider"]
+    wanted = {
+        "tensorrt": ["TensorrtExecutionProvider", "CUDAExecutionProvider"],
+        "gpu": ["CUDAExecutionProvider"],
+        "cuda": ["CUDAExecutionProvider"],
+    }.get(device.split(":")[0])
+    if wanted is None:
+        raise BackendError(f"unknown device {device!r} for onnxruntime; use cpu, cuda[:N], gpu or tensorrt")
+    found = [p for p in wanted if p in available]
+    if not found:
+        raise BackendError(
+            f"device {device!r} needs {' or '.join(wanted)}, but this onnxruntime has only {available}; "
+            "install onnxruntime-gpu"
+        )
+    return [*found, "CPUExecutionProvider"]
+
+
+class OnnxRuntimeBackend(Backend):
+    name = "onnxruntime"
+
+    def __init__(self, path: str | Path, device: str = "cpu", threads: int | None = None) -> None:
+        super().__init__(path)
+        ort = require("onnxruntime", None, "onnxruntime")
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        if threads:
+            opts.intra_op_num_threads = threads
+        providers = providers_for(device, ort.get_available_providers())
+        options = [{"device_id": int(device.split(":")[1])} if ":" in device else {} for _ in providers]
+        try:
+            self.session = ort.InferenceSession(
+                str(path), opts, providers=providers, provider_options=options
+            )
+        except Exception as exc:  # onnxruntime raises its own exception types for unreadable models
+            raise BackendError(f"onnxruntime cannot load {path}: {str(exc).strip().splitlines()[0]}") from exc
+        meta = self.session.get_modelmeta().custom_metadata_map
+        if METADATA_KEY not in meta:
+            raise ContractError(
+                f"{path} carries no {METADATA_KEY!r} metadata: export it with `edgeyolo export`"
+            )
+        self.contract = Contract.from_json(meta[METADATA_KEY])
+        inp = self.session.get_inputs()[0]
+        self.input_name = inp.name
+        self.input_dtype = np.dtype(_DTYPES.get(inp.type, np.float32))
+        self.fixed_batch = inp.shape[0] if isinstance(inp.shape[0], int) else None
+        self.details = {"providers": ",".join(self.session.get_providers())}
+
+    def infer(self, inputs: np.ndarray) -> list[np.ndarray]:
+        return self.session.run(None, {self.input_name: inputs})  # InferenceSession.run is thread-safe
+
+    def close(self) -> None:
+        self.session = None

@@ -1,0 +1,81 @@
+"""OpenVINO backend: reads the ONNX file (or an IR) directly; one infer request per thread."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from edgeyolo.runtime.backends.base import Backend, BackendError, require
+from edgeyolo.runtime.contract import METADATA_KEY, Contract, ContractError
+
+# What the runtime asks OpenVINO to compute in, by model precision. Stated explicitly: left alone,
+# OpenVINO silently runs bf16 on CPUs that support it.
+_PRECISION_HINT = {"fp32": "f32", "fp16": "f16", "int8": "f32", "bf16": "bf16"}
+
+
+class OpenVINOBackend(Backend):
+    name = "openvino"
+
+    def __init__(
+        self,
+        path: str | Path,
+        device: str = "CPU",
+        precision: str | None = None,
+        performance_hint: str = "LATENCY",
+    ) -> None:
+        super().__init__(path)
+        ov = require("openvino", "openvino", "OpenVINO")
+        core = ov.Core()
+        try:
+            model = core.read_model(str(path))
+        except Exception as exc:  # OpenVINO raises RuntimeError subclasses of its own
+            raise BackendError(f"OpenVINO cannot read {path}: {str(exc).strip().splitlines()[0]}") from exc
+        self.contract = _read_contract(model, path)
+        device = {"cpu": "CPU", "gpu": "GPU", "npu": "NPU", "auto": "AUTO"}.get(device.lower(), device)
+        hint = precision or _PRECISION_HINT[self.contract.precision]
+        config = {"PERFORMANCE_HINT": performance_hint}
+        if device.startswith(("CPU", "GPU")):
+            config["INFERENCE_PRECISION_HINT"] = hint
+        try:
+            self.compiled = core.compile_model(model, device, config)
+        except Exception as exc:
+            raise BackendError(f"OpenVINO cannot compile {path} for {device}: {exc}") from exc
+        port = self.compiled.input(0)
+        self.input_dtype = np.dtype(port.get_element_type().to_dtype())
+        shape = port.get_partial_shape()
+        self.fixed_batch = shape[0].get_length() if shape[0].is_static else None
+        ran = (
+            self.compiled.get_property("INFERENCE_PRECISION_HINT")
+            if device.startswith(("CPU", "GPU"))
+            else "n/a"
+        )
+        self.details = {
+            "device": device,
+            "inference_precision": str(ran),
+            "performance_hint": performance_hint,
+        }
+        self._local = threading.local()
+
+    def _request(self):
+        request = getattr(self._local, "request", None)
+        if request is None:
+            request = self._local.request = self.compiled.create_infer_request()
+        return request
+
+    def infer(self, inputs: np.ndarray) -> list[np.ndarray]:
+        request = self._request()
+        request.infer({0: inputs})
+        return [request.get_output_tensor(i).data.copy() for i in range(len(self.compiled.outputs))]
+
+    def close(self) -> None:
+        self.compiled = None
+        self._local = threading.local()
+
+
+def _read_contract(model, path: str | Path) -> Contract:
+    for keys in (["framework", METADATA_KEY], [METADATA_KEY]):  # ONNX metadata_props, or IR rt_info
+        if model.has_rt_info(keys):
+            return Contract.from_json(str(model.get_rt_info(keys).value))
+    raise ContractError(f"{path} carries no {METADATA_KEY!r} metadata: export it with `edgeyolo export`")
