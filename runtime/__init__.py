@@ -7,6 +7,7 @@ from edgeyolo.runtime.detections import Detections
 from edgeyolo.runtime.detector import Detector
 from edgeyolo.runtime.letterbox import LetterboxInfo, letterbox
 from edgeyolo.runtime.nms import nms
+from edgeyolo.runtime.sources import Frame, Source, open_source
 
 __all__ = [
     "METADATA_KEY",
@@ -17,11 +18,14 @@ __all__ = [
     "ContractError",
     "Detections",
     "Detector",
+    "Frame",
     "LetterboxInfo",
     "MissingBackendError",
+    "Source",
     "decode_decoded",
     "decode_raw",
     "letterbox",
     "load_backend",
     "nms",
+    "open_source",
 ]

@@ -60,15 +60,12 @@ class Outputs:
             cv2.waitKey(1)
         if self.directory:
             stem = Path(frame.path).stem if frame.path else f"frame_{frame.index:06d}"
-            if frame.path and not self._is_video():
+            if frame.path and not self.source.is_video:
                 cv2.imwrite(str(self.directory / Path(frame.path).name), annotated)
             else:
                 self._video_frame(annotated)
             if self.args.save_txt:
                 (self.directory / "labels" / f"{stem}.txt").write_text(yolo_labels(dets, frame.image.shape))
-
-    def _is_video(self) -> bool:
-        return self.source.is_live or getattr(self.source, "is_video", False)
 
     def _video_frame(self, image: np.ndarray) -> None:
         if self.video is None:
