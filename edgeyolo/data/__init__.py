@@ -1,0 +1,1 @@
+"""Datasets: YOLO-format folders described by a data.yaml, synthetic data, conversion, loading."""
