@@ -17,8 +17,19 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
+DEMO := demo
+# The main job on the shipped model: export it to ONNX (verified), detect on freshly generated images,
+# and print the validation mAP of PyTorch and ONNX side by side on a held-out synthetic set.
 demo: venv
-	$(VENV)/bin/edgeyolo info
+	$(VENV)/bin/edgeyolo info --imgsz 256
+	$(VENV)/bin/edgeyolo data synth --out $(DEMO)/heldout --train 0 --val 200 --seed 1 --imgsz 256
+	$(VENV)/bin/edgeyolo export -o $(DEMO)/shipped.onnx
+	$(VENV)/bin/edgeyolo detect --model $(DEMO)/shipped.onnx --source $(DEMO)/heldout/images/val \
+		--max-frames 8 --save $(DEMO)/detections
+	@echo "annotated images: $(abspath $(DEMO)/detections)"
+	$(VENV)/bin/edgeyolo val --data $(DEMO)/heldout/data.yaml \
+		--model $$($(PY) -c "from edgeyolo.defaults import shipped_weights; print(shipped_weights())") \
+		$(DEMO)/shipped.onnx
 
 test: venv
 	$(VENV)/bin/ruff check .
@@ -29,4 +40,4 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) build dist *.egg-info $(DEMO)

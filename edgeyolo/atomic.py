@@ -12,6 +12,13 @@ from pathlib import Path
 from edgeyolo.errors import EdgeYoloError
 
 
+def _normal_permissions(path: Path, directory: bool) -> None:
+    """mkstemp/mkdtemp create private (0600/0700) entries; give the result the usual umask-based mode."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, (0o777 if directory else 0o666) & ~umask)
+
+
 def prepare_parent(path: str | Path, directory: bool = False) -> Path:
     """Create the destination's folder if needed and check it is writable (fail before long work)."""
     parent = Path(path).parent
@@ -44,6 +51,7 @@ def atomic_output(path: str | Path, directory: bool = False) -> Iterator[Path]:
         tmp = Path(name)
     try:
         yield tmp
+        _normal_permissions(tmp, directory)
         if directory and path.is_dir():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=parent))
             os.replace(path, old / path.name)

@@ -31,8 +31,16 @@ def check_imgsz(imgsz: tuple[int, int], stride: int) -> None:
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--cfg", help="model config: a shipped name (see `edgeyolo info --list`) or a YAML path")
-    p.add_argument("--weights", help="checkpoint (.pt) to load; its config is used unless --cfg is given")
+    p.add_argument(
+        "--cfg",
+        help="model config: a shipped name (see `edgeyolo info --list`) or a YAML path; "
+        "alone, builds it with random weights",
+    )
+    p.add_argument(
+        "--weights",
+        help="checkpoint (.pt) to load; its config is used unless --cfg is given "
+        "(default with neither: the shipped trained model)",
+    )
     p.add_argument("--nc", type=int, help="number of classes (overrides the config's nc; not with --weights)")
     p.add_argument(
         "--trust-checkpoint",
@@ -43,7 +51,7 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
 
 def build_model(args: argparse.Namespace):
     """The model the common arguments describe (torch imported here, not at CLI start)."""
-    from edgeyolo.defaults import DEFAULT_CFG
+    from edgeyolo.defaults import shipped_weights
     from edgeyolo.errors import EdgeYoloError, require
 
     require("torch", "export", f"`edgeyolo {args.command}`")
@@ -51,9 +59,11 @@ def build_model(args: argparse.Namespace):
     from edgeyolo.models.checkpoint import load_model
     from edgeyolo.models.yolo import create_model
 
+    if not args.weights and not args.cfg:
+        args.weights = str(shipped_weights())  # the shipped trained model is the default
     if args.weights:
         if args.nc is not None:
             raise EdgeYoloError("--nc cannot be combined with --weights: the checkpoint fixes the classes")
         cfg_text = load_config(args.cfg).text if args.cfg else None
         return load_model(args.weights, trust=args.trust_checkpoint, cfg_text=cfg_text)
-    return create_model(args.cfg or DEFAULT_CFG, nc=args.nc).eval()
+    return create_model(args.cfg, nc=args.nc).eval()

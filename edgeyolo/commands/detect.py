@@ -12,7 +12,9 @@ from edgeyolo.errors import EdgeYoloError
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("detect", help="detect objects in images, videos, cameras or streams")
-    p.add_argument("--model", required=True, help="exported model (.onnx, .xml) or checkpoint (.pt)")
+    p.add_argument(
+        "--model", help="exported model (.onnx, .xml) or checkpoint (.pt); default: the shipped model"
+    )
     p.add_argument(
         "--source",
         required=True,
@@ -45,6 +47,10 @@ def run(args: argparse.Namespace) -> int:
     from edgeyolo.runtime import Detector
     from edgeyolo.runtime.sources import open_source
 
+    if not args.model:
+        from edgeyolo.defaults import shipped_onnx
+
+        args.model = str(shipped_onnx())
     if args.save_txt and not args.save:
         raise EdgeYoloError("--save-txt needs --save DIR")
     detector = _load(args, Detector)

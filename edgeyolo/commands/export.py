@@ -88,6 +88,10 @@ def _checkpoint_imgsz(args: argparse.Namespace) -> tuple[int, int] | None:
 
 
 def _default_output(args: argparse.Namespace, model) -> Path:
-    if args.weights:
+    from edgeyolo.defaults import is_shipped
+
+    if args.weights and not is_shipped(args.weights):
         return Path(args.weights).with_suffix(".onnx")
+    if args.weights:  # never write into the installed package
+        return Path(Path(args.weights).stem + ".onnx")
     return Path(f"{model.cfg.name}.onnx")

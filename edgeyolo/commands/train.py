@@ -23,6 +23,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--optimizer", choices=["SGD", "AdamW"], default=d.optimizer)
     p.add_argument("--lr0", type=float, default=d.lr0, help="initial learning rate")
     p.add_argument("--lrf", type=float, default=d.lrf, help="final learning rate as a fraction of lr0")
+    p.add_argument(
+        "--warmup-epochs",
+        type=float,
+        default=d.warmup_epochs,
+        help="linear warm-up length (0 when fine-tuning a trained model)",
+    )
     p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
     p.add_argument("--val-every", type=int, default=d.val_every, help="validate every k epochs")
     p.add_argument("--seed", type=int, default=d.seed)

@@ -69,14 +69,8 @@ def train(config: TrainConfig, log=print) -> TrainResult:
     nb = len(loader)
     loss_fn = YoloLoss(model.head, config.imgsz, LossWeights(label_smoothing=config.label_smoothing))
     optimizer = build_optimizer(model, config.optimizer, config.lr0, config.momentum, config.weight_decay)
-    schedule = WarmupCosine(
-        optimizer,
-        config.lr0,
-        config.lrf,
-        config.epochs,
-        max(round(config.warmup_epochs * nb), 100),
-        config.momentum,
-    )
+    warmup = max(round(config.warmup_epochs * nb), 100) if config.warmup_epochs > 0 else 0
+    schedule = WarmupCosine(optimizer, config.lr0, config.lrf, config.epochs, warmup, config.momentum)
     ema = ModelEMA(model)
     start_epoch, best_fitness, history = 0, -1.0, []
     if state:
