@@ -30,6 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="linear warm-up length (0 when fine-tuning a trained model)",
     )
     p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
+    p.add_argument("--mosaic", type=float, default=d.mosaic, help="mosaic probability (0 to switch it off)")
     p.add_argument("--val-every", type=int, default=d.val_every, help="validate every k epochs")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument(

@@ -23,6 +23,7 @@ class TrainConfig:
     weight_decay: float = 5e-4
     warmup_epochs: float = 3.0
     label_smoothing: float = 0.0
+    mosaic: float = 1.0  # probability of a mosaic; 0 for the final fine-tuning epochs
     val_every: int = 1
     seed: int = 0
     trust_checkpoint: bool = False

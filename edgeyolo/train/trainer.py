@@ -36,6 +36,7 @@ class TrainResult:
 
 def train(config: TrainConfig, log=print) -> TrainResult:
     """Train as configured; returns where the checkpoints are and the best validation mAP."""
+    from edgeyolo.data.augment import AugmentConfig
     from edgeyolo.data.dataset import YoloDataset, collate
     from edgeyolo.val import evaluate_torch_model
 
@@ -56,7 +57,14 @@ def train(config: TrainConfig, log=print) -> TrainResult:
     out.mkdir(parents=True, exist_ok=True)
     best_path, last_path = out / "best.pt", out / "last.pt"
 
-    dataset = YoloDataset(train_samples, config.imgsz, augment=True, seed=config.seed, report=report)
+    dataset = YoloDataset(
+        train_samples,
+        config.imgsz,
+        augment=True,
+        hyp=AugmentConfig(mosaic=config.mosaic),
+        seed=config.seed,
+        report=report,
+    )
     loader = torch.utils.data.DataLoader(
         dataset,
         batch_size=config.batch,
@@ -159,6 +167,7 @@ def train(config: TrainConfig, log=print) -> TrainResult:
             log("  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in record.items()))
             save_last(epoch + 1)
     except KeyboardInterrupt:
+        history[:] = [h for h in history if h["epoch"] <= epoch]  # only completed epochs
         save_last(epoch)  # the interrupted epoch is redone on --resume
         log(f"interrupted: {last_path} saved; continue with --resume {last_path}")
         raise

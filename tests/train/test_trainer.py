@@ -1,0 +1,57 @@
+"""A real (tiny) training run: checkpoints written atomically, Ctrl-C leaves a resumable last.pt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from edgeyolo.data.synth import generate
+from edgeyolo.models.checkpoint import load_checkpoint
+from edgeyolo.train.config import TrainConfig
+from edgeyolo.train.trainer import TrainingError, train
+
+
+@pytest.fixture(scope="module")
+def data_yaml(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generate(tmp_path_factory.mktemp("synth") / "shapes", {"train": 16, "val": 4}, seed=3, imgsz=64)
+
+
+def config(data_yaml: Path, out: Path, **kw) -> TrainConfig:
+    return TrainConfig(
+        cfg="yolov5n-mobilenetv2",
+        data=str(data_yaml),
+        epochs=2,
+        imgsz=64,
+        batch=8,
+        workers=0,
+        out=str(out),
+        optimizer="AdamW",
+        lr0=0.002,
+        **kw,
+    )
+
+
+def test_interrupt_then_resume(data_yaml: Path, tmp_path: Path) -> None:
+    def interrupt_after_first_epoch(message: str) -> None:
+        if message.startswith("epoch 1 "):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(config(data_yaml, tmp_path), log=interrupt_after_first_epoch)
+    last = load_checkpoint(tmp_path / "last.pt")  # weights_only loading
+    assert last.meta["train"]["epochs_done"] == 0  # the interrupted epoch is redone
+    assert not list(tmp_path.glob(".*tmp"))
+
+    lines: list[str] = []
+    result = train(config(data_yaml, tmp_path, resume=str(tmp_path / "last.pt")), log=lines.append)
+    assert any(line.startswith("resuming") for line in lines)
+    assert [h["epoch"] for h in result.history] == [1, 2]
+    best = load_checkpoint(result.best)
+    assert best.names == ["circle", "square", "triangle", "star", "cross"] and best.imgsz == 64
+    assert 0.0 <= best.meta["map50_95"] <= best.meta["map50"] <= 1.0
+    assert "train" not in best.meta  # best.pt carries no optimiser state
+    assert all(torch.isfinite(v).all() for v in best.state_dict.values() if v.is_floating_point())
+    with pytest.raises(TrainingError, match="already finished"):
+        train(config(data_yaml, tmp_path, resume=str(result.last)), log=lambda m: None)
