@@ -22,7 +22,7 @@ DEMO := demo
 # and print the validation mAP of PyTorch and ONNX side by side on a held-out synthetic set.
 demo: venv
 	$(VENV)/bin/edgeyolo info --imgsz 256
-	$(VENV)/bin/edgeyolo data synth --out $(DEMO)/heldout --train 0 --val 200 --seed 1 --imgsz 256
+	$(VENV)/bin/edgeyolo data synth --out $(DEMO)/heldout --train 0 --val 200 --seed 1 --imgsz 256 --overwrite
 	$(VENV)/bin/edgeyolo export -o $(DEMO)/shipped.onnx
 	$(VENV)/bin/edgeyolo detect --model $(DEMO)/shipped.onnx --source $(DEMO)/heldout/images/val \
 		--max-frames 8 --save $(DEMO)/detections
