@@ -61,7 +61,7 @@ def load_data_yaml(path: str | Path) -> DataSpec:
         names = [names[k] for k in sorted(names)]
     if not isinstance(names, list) or not names:
         raise DatasetError(f"{path}: `names` must be a non-empty list")
-    root = Path(data.get("path") or path.parent)
+    root = Path(data["path"]) if data.get("path") else Path()
     if not root.is_absolute():
         root = (path.parent / root).resolve()
     splits = {}
