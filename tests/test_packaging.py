@@ -11,15 +11,20 @@ import pytest
 
 from tests.conftest import REPO, run_without_torch
 
-SUBPACKAGES = [
-    "edgeyolo",
-    "edgeyolo/commands",
-    "edgeyolo/configs",
-    "edgeyolo/models",
-    "edgeyolo/models/layers",
-    "edgeyolo/export",
-    "edgeyolo/runtime",
-]
+_ROOTS = {"edgeyolo": REPO / "edgeyolo", "edgeyolo/export": REPO / "export", "edgeyolo/runtime": REPO / "runtime"}
+
+
+def _source_packages() -> list[str]:
+    """Every folder of the source tree holding an `__init__.py`, as it must appear inside the wheel."""
+    found = set()
+    for prefix, root in _ROOTS.items():
+        for init in root.rglob("__init__.py"):
+            rel = init.parent.relative_to(root).as_posix()
+            found.add(prefix if rel == "." else f"{prefix}/{rel}")
+    return sorted(found)
+
+
+SUBPACKAGES = _source_packages()
 
 
 @pytest.fixture(scope="module")
