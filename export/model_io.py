@@ -1,0 +1,215 @@
+"""What a serving engine needs to know about an exported model: its kind, contract and tensors.
+
+Reads the three artifact kinds edgeyolo writes (DESIGN.md §3):
+
+- ONNX (`.onnx`): contract from `metadata_props`, tensors from the graph.
+- TensorRT (`.engine` / `.plan`): contract from the sidecar `<engine>.json` (`{"edgeyolo": <contract>, ...}`);
+  tensors from the sidecar's `inputs`/`outputs` when it lists them, else derived from the contract
+  (the engine itself is only readable with TensorRT on a GPU).
+- OpenVINO IR (a directory holding `model.xml` + `model.bin`, or the `.xml`): contract from `rt_info`,
+  tensors from the model's ports.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgeyolo.errors import EdgeYoloError, require
+from edgeyolo.runtime.contract import METADATA_KEY, Contract, ContractError
+
+KINDS = ("onnxruntime", "tensorrt", "openvino")
+ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
+
+# ONNX TensorProto element types edgeyolo graphs use, as numpy dtype names.
+_ONNX_DTYPES = {1: "float32", 2: "uint8", 3: "int8", 6: "int32", 7: "int64", 9: "bool", 10: "float16"}
+
+
+class ModelIOError(EdgeYoloError):
+    """The model cannot be described for a serving engine."""
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One model input or output: name, numpy dtype name and shape (None for a dynamic dimension)."""
+
+    name: str
+    dtype: str
+    shape: tuple[int | None, ...]
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """An exported model as a serving engine sees it."""
+
+    kind: str  # one of KINDS: the Triton backend that runs it
+    path: Path  # the model file (the .xml for an OpenVINO IR)
+    files: tuple[Path, ...]  # every file that makes up the model
+    contract: Contract
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    extra: dict  # kind-specific provenance (the TensorRT sidecar's other keys)
+
+
+def model_kind(path: str | Path) -> str:
+    """The kind of model at `path`: onnxruntime (.onnx), tensorrt (.engine/.plan) or openvino (IR)."""
+    path = Path(path)
+    if path.is_dir() or path.suffix.lower() == ".xml":
+        return "openvino"
+    if path.suffix.lower() == ".onnx":
+        return "onnxruntime"
+    if path.suffix.lower() in ENGINE_SUFFIXES:
+        return "tensorrt"
+    raise ModelIOError(
+        f"cannot tell what kind of model {path} is: expected .onnx, .engine/.plan, or an OpenVINO IR "
+        "(directory with model.xml, or the .xml)"
+    )
+
+
+def inspect_model(path: str | Path, contract: Contract | None = None) -> ModelInfo:
+    """Describe the model at `path`. `contract` is used only where the file carries none of its own."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"model {path} does not exist")
+    kind = model_kind(path)
+    if kind == "onnxruntime":
+        return _inspect_onnx(path)
+    if kind == "tensorrt":
+        return _inspect_engine(path, contract)
+    return _inspect_openvino(path)
+
+
+def _inspect_onnx(path: Path) -> ModelInfo:
+    onnx = require("onnx", "export", "reading an ONNX graph")
+    from edgeyolo.export.metadata import read_metadata
+
+    proto = onnx.load(str(path), load_external_data=False)
+    try:
+        contract = read_metadata(proto)
+    except KeyError as exc:
+        raise ModelIOError(f"{path} has no edgeyolo metadata; export it with edgeyolo export") from exc
+    initializers = {t.name for t in proto.graph.initializer}
+
+    def spec(value) -> TensorSpec:
+        ttype = value.type.tensor_type
+        if ttype.elem_type not in _ONNX_DTYPES:
+            raise ModelIOError(
+                f"{path}: tensor {value.name!r} has unsupported element type {ttype.elem_type}"
+            )
+        shape = tuple(d.dim_value if d.HasField("dim_value") else None for d in ttype.shape.dim)
+        return TensorSpec(value.name, _ONNX_DTYPES[ttype.elem_type], shape)
+
+    inputs = tuple(spec(v) for v in proto.graph.input if v.name not in initializers)
+    outputs = tuple(spec(v) for v in proto.graph.output)
+    return ModelInfo("onnxruntime", path, (path,), contract, inputs, outputs, {})
+
+
+def sidecar_path(engine: str | Path) -> Path:
+    """The JSON sidecar of a TensorRT engine: `<engine>.json`."""
+    engine = Path(engine)
+    return engine.with_name(engine.name + ".json")
+
+
+def _inspect_engine(path: Path, contract: Contract | None) -> ModelInfo:
+    side = sidecar_path(path)
+    extra: dict = {}
+    if side.exists():
+        try:
+            extra = json.loads(side.read_text())
+        except ValueError as exc:
+            raise ModelIOError(f"{side} is not valid JSON: {exc}") from exc
+        if not isinstance(extra, dict) or METADATA_KEY not in extra:
+            raise ModelIOError(f"{side} has no {METADATA_KEY!r} record")
+        record = extra.pop(METADATA_KEY)
+        try:
+            found = Contract.from_json(record) if isinstance(record, str) else Contract.from_dict(record)
+        except ContractError as exc:
+            raise ModelIOError(f"{side}: {exc}") from exc
+        if contract is not None and contract != found:
+            raise ModelIOError(f"the contract given disagrees with the one in {side}")
+        contract = found
+    elif contract is None:
+        raise ModelIOError(
+            f"{path} has no sidecar {side.name}; re-export it with edgeyolo export --format trt"
+        )
+    inputs = _listed_specs(extra.get("inputs"), side)
+    outputs = _listed_specs(extra.get("outputs"), side)
+    if not inputs or not outputs:
+        inputs, outputs = contract_tensors(contract)
+    return ModelInfo("tensorrt", path, (path,), contract, inputs, outputs, extra)
+
+
+def _listed_specs(items, side: Path) -> tuple[TensorSpec, ...]:
+    """Tensors a sidecar lists as [{"name", "dtype", "shape"}] (-1 or null for dynamic dims)."""
+    if not items:
+        return ()
+    try:
+        return tuple(
+            TensorSpec(
+                str(t["name"]),
+                np.dtype(t["dtype"]).name,
+                tuple(None if d is None or int(d) < 0 else int(d) for d in t["shape"]),
+            )
+            for t in items
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelIOError(f"{side}: malformed tensor list: {exc}") from exc
+
+
+def level_names(strides: tuple[int, ...]) -> list[str]:
+    """Names of the `raw` outputs: p3, p4, p5 for strides 8, 16, 32 (as `export.wrapper.output_names`)."""
+    return [f"p{s.bit_length() - 1}" for s in strides]
+
+
+def contract_tensors(contract: Contract, batch: int | None = None) -> tuple[tuple[TensorSpec, ...], ...]:
+    """Inputs and outputs an edgeyolo export of `contract` has (batch None: dynamic or unknown)."""
+    h, w = (None, None) if contract.dynamic_shape else contract.imgsz
+    b = None if contract.dynamic_batch else batch
+    float_io = "float16" if contract.precision == "fp16" else "float32"
+    if contract.input == "uint8-nhwc-bgr":
+        inputs = (TensorSpec("images", "uint8", (b, h, w, 3)),)
+    else:
+        inputs = (TensorSpec("images", float_io, (b, 3, h, w)),)
+    no = contract.na * (5 + contract.nc)
+    if contract.outputs == "raw":
+        outputs = tuple(
+            TensorSpec(name, float_io, (b, no, None if h is None else h // s, None if w is None else w // s))
+            for name, s in zip(level_names(contract.strides), contract.strides, strict=True)
+        )
+    elif contract.outputs == "decoded":
+        n = None if h is None else sum(contract.na * (h // s) * (w // s) for s in contract.strides)
+        outputs = (TensorSpec("output", float_io, (b, n, 5 + contract.nc)),)
+    else:
+        outputs = (
+            TensorSpec("detections", "float32", (b, contract.max_det, 6)),
+            TensorSpec("num_dets", "int64", (b,)),
+        )
+    return inputs, outputs
+
+
+def _inspect_openvino(path: Path) -> ModelInfo:
+    xml = path / "model.xml" if path.is_dir() else path
+    bin_ = xml.with_suffix(".bin")
+    for needed in (xml, bin_):
+        if not needed.is_file():
+            raise ModelIOError(f"OpenVINO IR {path} lacks {needed.name}")
+    ov = require("openvino", "openvino", "reading an OpenVINO IR")
+    model = ov.Core().read_model(str(xml))
+    contract = None
+    for keys in ([METADATA_KEY], ["framework", METADATA_KEY]):
+        if model.has_rt_info(keys):
+            contract = Contract.from_json(str(model.get_rt_info(keys).value))
+            break
+    if contract is None:
+        raise ModelIOError(f"{xml} has no {METADATA_KEY!r} rt_info; export it with edgeyolo export")
+
+    def spec(port) -> TensorSpec:
+        shape = tuple(d.get_length() if d.is_static else None for d in port.get_partial_shape())
+        return TensorSpec(port.get_any_name(), np.dtype(port.get_element_type().to_dtype()).name, shape)
+
+    inputs = tuple(spec(p) for p in model.inputs)
+    outputs = tuple(spec(p) for p in model.outputs)
+    return ModelInfo("openvino", xml, (xml, bin_), contract, inputs, outputs, {})
