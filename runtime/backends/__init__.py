@@ -12,6 +12,7 @@ from edgeyolo.runtime.backends.base import Backend, BackendError, MissingBackend
 BACKENDS = {
     "onnxruntime": "edgeyolo.runtime.backends.onnxruntime_backend:OnnxRuntimeBackend",
     "openvino": "edgeyolo.runtime.backends.openvino_backend:OpenVINOBackend",
+    "tensorrt": "edgeyolo.runtime.backends.tensorrt_backend:TensorRTBackend",
     "torch": "edgeyolo.models.torch_backend:TorchBackend",
 }
 
@@ -25,7 +26,9 @@ def default_backend(path: str | Path) -> str:
         return "torch"
     if suffix == ".xml":
         return "openvino"
-    raise BackendError(f"cannot tell which backend runs {path}: expected .onnx, .xml or .pt")
+    if suffix in (".engine", ".plan"):
+        return "tensorrt"
+    raise BackendError(f"cannot tell which backend runs {path}: expected .onnx, .xml, .engine/.plan or .pt")
 
 
 def load_backend(path: str | Path, backend: str = "auto", device: str = "cpu", **options) -> Backend:
