@@ -8,7 +8,7 @@ import sys
 
 from edgeyolo import __version__
 
-COMMANDS = ("info", "export", "detect", "val", "train", "data")
+COMMANDS = ("info", "export", "detect", "val", "bench", "train", "data")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,6 +24,7 @@ class OpenVINOBackend(Backend):
         device: str = "CPU",
         precision: str | None = None,
         performance_hint: str = "LATENCY",
+        threads: int | None = None,
     ) -> None:
         super().__init__(path)
         ov = require("openvino", "openvino", "OpenVINO")
@@ -38,6 +39,8 @@ class OpenVINOBackend(Backend):
         config = {"PERFORMANCE_HINT": performance_hint}
         if device.startswith(("CPU", "GPU")):
             config["INFERENCE_PRECISION_HINT"] = hint
+        if threads and device.startswith("CPU"):
+            config["INFERENCE_NUM_THREADS"] = int(threads)  # `edgeyolo bench --threads`
         try:
             self.compiled = core.compile_model(model, device, config)
         except Exception as exc:

@@ -1,0 +1,173 @@
+"""What `edgeyolo bench` measures when no --model is given: the shipped model in every format this machine
+can run, made on the fly (cached) where a format needs an export.
+
+One list, `FORMATS`, of (label, maker) in table order: the first available one is the baseline the ratios
+refer to. A maker returns a `BenchModel`, or None when its format is not available here (missing library,
+no GPU, no torch to export with). Add a format by adding a maker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edgeyolo.bench.harness import BenchModel
+from edgeyolo.defaults import SHIPPED_NAME, shipped_onnx, shipped_weights
+
+__all__ = ["FORMATS", "BenchContext", "cache_dir", "default_models", "importable"]
+
+
+def importable(module: str) -> bool:
+    """Whether `module` can be found, without importing it."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def cache_dir() -> Path:
+    """Where on-the-fly exports are kept: $EDGEYOLO_CACHE/bench, else ~/.cache/edgeyolo/bench."""
+    root = os.environ.get("EDGEYOLO_CACHE") or Path.home() / ".cache" / "edgeyolo"
+    return Path(root) / "bench"
+
+
+@dataclass
+class BenchContext:
+    """What the makers need: device ("cpu", "gpu", "jetson"), input size (None: the shipped model's)."""
+
+    device: str
+    imgsz: tuple[int, int] | None
+    cache: Path = field(default_factory=cache_dir)
+    notes: list[str] = field(default_factory=list)  # why a format was left out
+    _onnx: Path | None = None
+
+    @property
+    def torch(self) -> bool:
+        return importable("torch")
+
+    @property
+    def gpu(self) -> bool:
+        return self.device in ("gpu", "jetson")
+
+    def shipped_imgsz(self) -> tuple[int, int]:
+        from edgeyolo.runtime.backends import load_backend
+
+        with load_backend(shipped_onnx(), "onnxruntime") as b:
+            return tuple(b.contract.imgsz)
+
+    def onnx(self) -> Path | None:
+        """The shipped model as FP32 ONNX at `imgsz`: the shipped file, or an export made here and cached."""
+        if self._onnx is not None:
+            return self._onnx
+        if self.imgsz is None or tuple(self.imgsz) == self.shipped_imgsz():
+            self._onnx = shipped_onnx()
+            return self._onnx
+        if not self.torch:
+            self.notes.append(
+                f"ONNX at {self.imgsz[0]},{self.imgsz[1]}: exporting needs torch "
+                "(pip install 'edgeyolo[export]'); the shipped ONNX is fixed at its own size"
+            )
+            return None
+        self._onnx = self._export_onnx()
+        return self._onnx
+
+    def _export_onnx(self) -> Path:
+        from edgeyolo.export.onnx import OnnxExportOptions, export_onnx
+        from edgeyolo.models.checkpoint import load_model
+
+        weights = shipped_weights()
+        sha = hashlib.sha256(weights.read_bytes()).hexdigest()
+        h, w = self.imgsz
+        path = self.cache / f"{SHIPPED_NAME}-{h}x{w}-{sha[:12]}.onnx"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            export_onnx(load_model(weights), path, OnnxExportOptions(imgsz=(h, w), report_unfused=False), sha)
+        return path
+
+
+Maker = Callable[[BenchContext], BenchModel | None]
+
+
+def _pytorch(half: bool) -> Maker:
+    def make(ctx: BenchContext) -> BenchModel | None:
+        if not ctx.torch:
+            ctx.notes.append("PyTorch: torch is not installed (pip install 'edgeyolo[export]')")
+            return None
+        if not ctx.gpu:
+            if half:
+                return None  # FP16 PyTorch is a GPU path
+            return BenchModel(shipped_weights(), "torch", "cpu", {"imgsz": ctx.imgsz}, "PyTorch FP32")
+        import torch
+
+        if not torch.cuda.is_available():
+            ctx.notes.append("PyTorch CUDA: torch sees no CUDA GPU")
+            return None
+        label = f"PyTorch CUDA {'FP16' if half else 'FP32'}"
+        return BenchModel(shipped_weights(), "torch", "cuda", {"imgsz": ctx.imgsz, "half": half}, label)
+
+    return make
+
+
+def _onnxruntime(ctx: BenchContext) -> BenchModel | None:
+    path = ctx.onnx()
+    if path is None:
+        return None
+    if not ctx.gpu:
+        return BenchModel(path, "onnxruntime", "cpu", {}, "ONNX FP32 (onnxruntime)")
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        ctx.notes.append(
+            "ONNX on CUDA: this onnxruntime has no CUDAExecutionProvider (install onnxruntime-gpu)"
+        )
+        return None
+    return BenchModel(path, "onnxruntime", "cuda", {}, "ONNX FP32 (onnxruntime CUDA)")
+
+
+def _onnxruntime_trt(ctx: BenchContext) -> BenchModel | None:
+    if not ctx.gpu:
+        return None
+    import onnxruntime as ort
+
+    path = ctx.onnx()
+    if path is None or "TensorrtExecutionProvider" not in ort.get_available_providers():
+        return None
+    return BenchModel(path, "onnxruntime", "tensorrt", {}, "ONNX (onnxruntime TensorRT EP)")
+
+
+def _openvino(ctx: BenchContext) -> BenchModel | None:
+    if ctx.gpu:
+        return None  # OpenVINO's "GPU" is an Intel GPU, not what --device gpu means here
+    if not importable("openvino"):
+        ctx.notes.append("OpenVINO: not installed (pip install 'edgeyolo[openvino]')")
+        return None
+    path = ctx.onnx()
+    return None if path is None else BenchModel(path, "openvino", "cpu", {}, "ONNX FP32 (OpenVINO)")
+
+
+FORMATS: list[tuple[str, Maker]] = [
+    ("pytorch", _pytorch(half=False)),
+    ("pytorch-fp16", _pytorch(half=True)),
+    ("onnxruntime", _onnxruntime),
+    ("onnxruntime-tensorrt", _onnxruntime_trt),
+    ("openvino", _openvino),
+]
+
+
+def default_models(ctx: BenchContext) -> list[BenchModel]:
+    """The shipped model in each format available for `ctx.device`, in `FORMATS` order."""
+    models = []
+    for _, make in FORMATS:
+        model = make(ctx)
+        if model is not None:
+            models.append(model)
+    if ctx.gpu:
+        ctx.notes.append(
+            "TensorRT engines are not built on the fly: build one here with `edgeyolo export --format trt` "
+            "and pass it with --model (engines only run on the GPU and TensorRT version they were built with)"
+        )
+    return models
