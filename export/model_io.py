@@ -3,8 +3,8 @@
 Reads the three artifact kinds edgeyolo writes (DESIGN.md §3):
 
 - ONNX (`.onnx`): contract from `metadata_props`, tensors from the graph.
-- TensorRT (`.engine` / `.plan`): contract from the sidecar `<engine>.json` (`{"edgeyolo": <contract>, ...}`);
-  tensors from the sidecar's `inputs`/`outputs` when it lists them, else derived from the contract
+- TensorRT (`.engine` / `.plan`): contract, build record and tensors from the sidecar `<engine>.json`
+  (`edgeyolo.runtime.backends.tensorrt_sidecar`); tensors derived from the contract when it lists none
   (the engine itself is only readable with TensorRT on a GPU).
 - OpenVINO IR (a directory holding `model.xml` + `model.bin`, or the `.xml`): contract from `rt_info`,
   tensors from the model's ports.
@@ -12,14 +12,13 @@ Reads the three artifact kinds edgeyolo writes (DESIGN.md §3):
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from edgeyolo.errors import EdgeYoloError, require
-from edgeyolo.runtime.contract import METADATA_KEY, Contract, ContractError
+from edgeyolo.runtime.contract import METADATA_KEY, Contract
 
 KINDS = ("onnxruntime", "tensorrt", "openvino")
 ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
@@ -107,39 +106,39 @@ def _inspect_onnx(path: Path) -> ModelInfo:
     return ModelInfo("onnxruntime", path, (path,), contract, inputs, outputs, {})
 
 
-def sidecar_path(engine: str | Path) -> Path:
-    """The JSON sidecar of a TensorRT engine: `<engine>.json`."""
-    engine = Path(engine)
-    return engine.with_name(engine.name + ".json")
-
-
 def _inspect_engine(path: Path, contract: Contract | None) -> ModelInfo:
+    from edgeyolo.runtime.backends.base import BackendError
+    from edgeyolo.runtime.backends.tensorrt_sidecar import read_sidecar, sidecar_path
+
     side = sidecar_path(path)
-    extra: dict = {}
-    if side.exists():
-        try:
-            extra = json.loads(side.read_text())
-        except ValueError as exc:
-            raise ModelIOError(f"{side} is not valid JSON: {exc}") from exc
-        if not isinstance(extra, dict) or METADATA_KEY not in extra:
-            raise ModelIOError(f"{side} has no {METADATA_KEY!r} record")
-        record = extra.pop(METADATA_KEY)
-        try:
-            found = Contract.from_json(record) if isinstance(record, str) else Contract.from_dict(record)
-        except ContractError as exc:
-            raise ModelIOError(f"{side}: {exc}") from exc
-        if contract is not None and contract != found:
-            raise ModelIOError(f"the contract given disagrees with the one in {side}")
-        contract = found
-    elif contract is None:
-        raise ModelIOError(
-            f"{path} has no sidecar {side.name}; re-export it with edgeyolo export --format trt"
-        )
-    inputs = _listed_specs(extra.get("inputs"), side)
-    outputs = _listed_specs(extra.get("outputs"), side)
-    if not inputs or not outputs:
+    if not side.exists():
+        if contract is None:
+            raise ModelIOError(
+                f"{path} has no sidecar {side.name} and no contract was given; "
+                "re-export it with edgeyolo export --format trt"
+            )
         inputs, outputs = contract_tensors(contract)
-    return ModelInfo("tensorrt", path, (path,), contract, inputs, outputs, extra)
+        return ModelInfo("tensorrt", path, (path,), contract, inputs, outputs, {})
+    try:
+        record = read_sidecar(path)
+    except BackendError as exc:
+        raise ModelIOError(str(exc)) from exc
+    if contract is not None and contract != record.contract:
+        raise ModelIOError(f"the contract given disagrees with the one in {side}")
+    extra: dict = {
+        "tensorrt_version": record.tensorrt_version,
+        "gpu_name": record.gpu_name,
+        "compute_capability": record.compute_capability,
+        "onnx_sha256": record.onnx_sha256,
+    }
+    ranges = list(record.profile.values())
+    if ranges:  # the optimisation profile's largest batch: [min, opt, max] shapes per input
+        extra["max_batch"] = int(ranges[0][2][0])
+    inputs = _listed_specs(record.inputs, side)
+    outputs = _listed_specs(record.outputs, side)
+    if not inputs or not outputs:
+        inputs, outputs = contract_tensors(record.contract)
+    return ModelInfo("tensorrt", path, (path,), record.contract, inputs, outputs, extra)
 
 
 def _listed_specs(items, side: Path) -> tuple[TensorSpec, ...]:

@@ -10,8 +10,11 @@ import torch
 
 from edgeyolo.export.deepstream import DeepStreamError, write_deepstream_config
 from edgeyolo.export.deepstream_parser import PARSE_FUNCTION
+from edgeyolo.export.metadata import sha256_file
+from edgeyolo.export.model_io import inspect_model
 from edgeyolo.export.onnx import OnnxExportOptions, export_onnx
 from edgeyolo.models.yolo import create_model
+from edgeyolo.runtime.backends.tensorrt_sidecar import EngineRecord, sidecar_path
 
 # Keys of the Gst-nvinfer configuration file as NVIDIA documents them ("Gst-nvinfer Property Group
 # Supported" and "Gst-nvinfer Class-attributes Group Supported" tables,
@@ -114,24 +117,19 @@ def test_dynamic_batch_and_overwrite(model, tmp_path: Path) -> None:
 
 
 def test_engine_with_sidecar(model, tmp_path: Path) -> None:
-    import json
-
-    from edgeyolo.runtime.contract import Contract
-
     onnx_path = export(model, tmp_path / "m.onnx", outputs="nms")
-    meta = json.loads(Contract.from_json(_contract_json(onnx_path)).to_json())
+    contract = inspect_model(onnx_path).contract
     engine = tmp_path / "m.engine"
     engine.write_bytes(b"plan")
-    (tmp_path / "m.engine.json").write_text(json.dumps({"edgeyolo": meta, "tensorrt_version": "10.3"}))
+    record = EngineRecord(
+        contract=contract, tensorrt_version="10.3.0", gpu_name="Orin", compute_capability="8.7",
+        precision="fp16", onnx_sha256=sha256_file(onnx_path), engine_sha256="1" * 64,
+    )  # fmt: skip
+    sidecar_path(engine).write_text(record.to_json())
     write_deepstream_config(engine, tmp_path / "ds")
     p = read_config(tmp_path / "ds" / "config_infer_primary.txt")["property"]
     assert p["model-engine-file"] == "../m.engine" and "onnx-file" not in p
-
-
-def _contract_json(path: Path) -> str:
-    import onnx
-
-    return next(p.value for p in onnx.load(str(path)).metadata_props if p.key == "edgeyolo")
+    assert p["output-blob-names"] == "detections;num_dets" and p["network-mode"] == "0"
 
 
 @pytest.mark.parametrize(

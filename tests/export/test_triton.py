@@ -16,6 +16,7 @@ from edgeyolo.export.onnx import OnnxExportOptions, export_onnx
 from edgeyolo.export.triton import TritonError, triton_config, write_triton_repository
 from edgeyolo.models.fuse import randomize_batchnorm
 from edgeyolo.models.yolo import create_model
+from edgeyolo.runtime.backends.tensorrt_sidecar import EngineRecord, sidecar_path
 from edgeyolo.runtime.contract import Contract
 from edgeyolo.runtime.decode import decode_decoded, decode_raw
 from edgeyolo.runtime.detector import Detector
@@ -197,16 +198,29 @@ def test_tensorrt_engine_with_sidecar(tmp_path: Path) -> None:
     contract = tiny_contract(outputs="nms", dynamic_batch=True, max_det=20)
     engine = tmp_path / "m.engine"
     engine.write_bytes(b"plan bytes")
-    sidecar = {"edgeyolo": json.loads(contract.to_json()), "tensorrt_version": "10.3.0", "gpu_name": "Orin"}
-    (tmp_path / "m.engine.json").write_text(json.dumps(sidecar))
+    record = EngineRecord(
+        contract=contract, tensorrt_version="10.3.0", gpu_name="Orin", compute_capability="8.7",
+        precision="fp16", onnx_sha256="0" * 64, engine_sha256="1" * 64,
+        profile={"images": [[1, 3, 64, 96], [2, 3, 64, 96], [4, 3, 64, 96]]},
+        outputs=(
+            {"name": "detections", "dtype": "float32", "shape": [-1, 20, 6]},
+            {"name": "num_dets", "dtype": "int64", "shape": [-1]},
+        ),
+        inputs=({"name": "images", "dtype": "float32", "shape": [-1, 3, 64, 96]},),
+    )  # fmt: skip
+    sidecar_path(engine).write_text(record.to_json())
     model_dir = write_triton_repository(engine, tmp_path / "repo", max_batch=2)
     config = parse_config(model_dir / "config.pbtxt")
     assert (model_dir / "1" / "model.plan").read_bytes() == b"plan bytes"
     assert config.platform == "tensorrt_plan" and config.backend == "tensorrt"
     assert config.max_batch_size == 2 and config.HasField("dynamic_batching")
+    assert [(t.name, list(t.dims)) for t in config.input] == [("images", [3, 64, 96])]
     assert [(t.name, list(t.dims)) for t in config.output] == [("detections", [20, 6]), ("num_dets", [1])]
     assert config.instance_group[0].kind == model_config_pb2.ModelInstanceGroup.KIND_GPU
     assert config.parameters["tensorrt_version"].string_value == "10.3.0"
+    assert Contract.from_json(config.parameters["edgeyolo"].string_value) == contract
+    with pytest.raises(TritonError, match="optimisation profile"):
+        write_triton_repository(engine, tmp_path / "repo2", max_batch=8)
     with pytest.raises(TritonError, match="GPU only"):
         write_triton_repository(engine, tmp_path / "repo2", device="cpu")
 
