@@ -24,12 +24,16 @@ def plot_results(path: str | Path, results: Sequence[ModelResult]) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    horizontal = {"orientation": "horizontal"}  # matplotlib >= 3.10; `vert=False` before
+    if tuple(int(p) for p in matplotlib.__version__.split(".")[:2]) < (3, 10):
+        horizontal = {"vert": False}
     with_acc = any(r.accuracy for r in results)
     panels = len(STAGES) + (1 if with_acc else 0)
     fig, axes = plt.subplots(1, panels, figsize=(4.2 * panels, 1.6 + 0.45 * len(results)), squeeze=False)
     names = [r.name for r in results]
     for ax, stage in zip(axes[0], STAGES, strict=False):
-        ax.boxplot([r.samples_ms[stage] for r in results], vert=False, showfliers=True, whis=(1, 99))
+        data = [r.samples_ms[stage] for r in results]
+        ax.boxplot(data, whis=(1, 99), **horizontal)
         ax.set_yticks(range(1, len(results) + 1), names if stage == STAGES[0] else [""] * len(names))
         ax.invert_yaxis()
         ax.set_title(_TITLES[stage])
