@@ -314,9 +314,13 @@ def build_engine(
     contract = contract or read_metadata(source)
     check_tensorrt_request(options, contract, source)
     trt = _require_tensorrt()
+    from edgeyolo.runtime.backends.base import BackendError
     from edgeyolo.runtime.backends.tensorrt_sidecar import probe_env
 
-    env = probe_env(options.device)
+    try:
+        env = probe_env(options.device)
+    except BackendError as exc:  # cuda-python missing, or no usable GPU
+        raise ExportError(f"--format trt: {exc}") from exc
     if options.dla_core is not None and options.dla_core >= env.dla_cores:
         raise ExportError(f"--dla {options.dla_core}: this device has {env.dla_cores or 'no'} DLA cores")
     built = contract
@@ -395,7 +399,7 @@ def build_engine(
         )
         report["file_bytes"] = tmp.stat().st_size
         if options.verify:
-            result = verify_engine(tmp, onnx_path, record, batch=options.batch)
+            result = verify_engine(tmp, onnx_path, record, batch=_verify_batch(source, options))
             report.update(verified=result["ok"], verify_detail=result["detail"])
             if not result["ok"]:
                 raise TensorRTVerificationError(
@@ -406,6 +410,12 @@ def build_engine(
     report.update(timing_cache=str(cache_path) if cache_path else None)
     report.update({k: v for k, v in dataclasses.asdict(record).items() if k != "contract"})
     return report
+
+
+def _verify_batch(proto: onnx.ModelProto, options: TensorRTOptions) -> int:
+    """A static ONNX batch is the only one its engine takes; a dynamic one is checked at the profile's opt."""
+    dim = proto.graph.input[0].type.tensor_type.shape.dim[0]
+    return dim.dim_value if dim.HasField("dim_value") and dim.dim_value > 0 else options.batch
 
 
 # -- verification ---------------------------------------------------------------------------------

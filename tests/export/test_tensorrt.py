@@ -423,3 +423,11 @@ def test_replaced_engine_is_refused(decoded, tmp_path: Path) -> None:
     assert sidecar_path(engine).is_file()
     with pytest.raises(BackendError, match="describes another engine"):
         load_backend(engine, device="cuda")
+
+
+def test_verification_batch_follows_a_static_onnx(decoded) -> None:
+    from edgeyolo.export.tensorrt import _verify_batch
+
+    static, dynamic = (onnx.load(str(decoded[k][0])) for k in ("static", "dynamic"))
+    assert _verify_batch(static, TensorRTOptions(batch=4)) == 1
+    assert _verify_batch(dynamic, TensorRTOptions(batch=4)) == 4
