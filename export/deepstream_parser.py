@@ -22,7 +22,7 @@ PARSE_FUNCTION = "NvDsInferParseEdgeYolo"
 LIBRARY = "libnvdsinfer_custom_impl_edgeyolo.so"
 SOURCE_NAME = "nvdsparsebbox_edgeyolo.cpp"
 
-PARSER_SOURCE = r"""// edgeyolo bounding-box parser for DeepStream nvinfer (edgeyolo export -f deepstream).
+PARSER_SOURCE = r"""// edgeyolo bounding-box parser for DeepStream nvinfer, written by edgeyolo export.
 // Build: make   (needs the DeepStream SDK headers and TensorRT/CUDA includes; see the Makefile)
 #include <algorithm>
 #include <cstring>
