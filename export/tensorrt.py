@@ -291,7 +291,7 @@ def default_timing_cache(env: TensorRTEnv) -> Path:
     return base / f"timing-trt{env.tensorrt_version}-sm{env.compute_capability}-{gpu}.cache"
 
 
-def _require_tensorrt():
+def require_tensorrt():
     try:
         import tensorrt as trt
     except ImportError as exc:
@@ -313,7 +313,7 @@ def build_engine(
     source = onnx.load(str(onnx_path))
     contract = contract or read_metadata(source)
     check_tensorrt_request(options, contract, source)
-    trt = _require_tensorrt()
+    trt = require_tensorrt()
     from edgeyolo.runtime.backends.base import BackendError
     from edgeyolo.runtime.backends.tensorrt_sidecar import probe_env
 

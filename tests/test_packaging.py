@@ -11,7 +11,11 @@ import pytest
 
 from tests.conftest import REPO, run_without_torch
 
-_ROOTS = {"edgeyolo": REPO / "edgeyolo", "edgeyolo/export": REPO / "export", "edgeyolo/runtime": REPO / "runtime"}
+_ROOTS = {
+    "edgeyolo": REPO / "edgeyolo",
+    "edgeyolo/export": REPO / "export",
+    "edgeyolo/runtime": REPO / "runtime",
+}
 
 
 def _source_packages() -> list[str]:

@@ -1,19 +1,18 @@
-"""`edgeyolo export`: fuse, export, verify and report."""
+"""`edgeyolo export`: fuse, export, verify and report, for every deployment target."""
 
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
-from edgeyolo.atomic import prepare_parent
-from edgeyolo.commands.common import add_model_args, build_model, parse_imgsz
+from edgeyolo.commands.common import add_model_args, parse_imgsz
+
+FORMATS = ("onnx", "openvino", "trt", "triton", "deepstream")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export a model (fused, simplified, verified) for deployment")
     add_model_args(p)
-    p.add_argument("--format", default="onnx", choices=["onnx"], help="target format")
+    p.add_argument("--format", default="onnx", choices=FORMATS, help="target format")
     p.add_argument(
         "--imgsz",
         type=parse_imgsz,
@@ -36,62 +35,65 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default="float",
         help="float: NCHW RGB in [0,1]; uint8: letterboxed NHWC BGR frame as OpenCV gives it",
     )
-    p.add_argument("--half", action="store_true", help="FP16 weights and activations")
+    p.add_argument("--fp16", "--half", dest="half", action="store_true", help="FP16 precision")
+    p.add_argument("--int8", action="store_true", help="INT8 precision (needs --data for calibration)")
     p.add_argument("--max-det", type=int, default=300, help="detections per image (--outputs nms)")
     p.add_argument("--conf", type=float, default=0.25, help="score threshold baked in (--outputs nms)")
     p.add_argument("--iou", type=float, default=0.45, help="NMS IoU threshold baked in (--outputs nms)")
     p.add_argument("--no-verify", dest="verify", action="store_false", help="skip verification")
-    p.add_argument("-o", "--output", help="output path (default: next to the weights, or ./<cfg>.onnx)")
+    p.add_argument(
+        "-o", "--output", help="output path (default: next to the weights, or in the current directory)"
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    q = p.add_argument_group("INT8 calibration (--int8)")
+    q.add_argument("--data", help="calibration images: a folder or a data.yaml (its val split checks mAP)")
+    q.add_argument("--calib-size", type=int, default=300, help="calibration images to use")
+    q.add_argument(
+        "--quantizer",
+        choices=["nncf", "ort"],
+        default="nncf",
+        help="who writes the QDQ ONNX (ONNX and TensorRT INT8): NNCF with bias correction, or onnxruntime",
+    )
+    q.add_argument(
+        "--calib-method",
+        choices=["minmax", "entropy", "percentile"],
+        default="minmax",
+        help="calibration method of --quantizer ort",
+    )
+    q.add_argument(
+        "--int8-source",
+        choices=["nncf", "qdq"],
+        default="nncf",
+        help="OpenVINO INT8: NNCF post-training quantization, or the onnxruntime QDQ ONNX",
+    )
+    q.add_argument("--int8-exclude-se", action="store_true", help="keep squeeze-excitation gates in float")
+    q.add_argument(
+        "--int8-max-drop",
+        type=float,
+        default=1.0,
+        help="verification fails if mAP50-95 drops more than this many points",
+    )
+    q.add_argument("--cache-dir", help="calibration cache folder (default: ~/.cache/edgeyolo/calibration)")
+
+    t = p.add_argument_group("TensorRT (--format trt)")
+    t.add_argument("--workspace", type=float, help="builder workspace in GB (default 4)")
+    t.add_argument("--dla", type=int, help="DLA core to build for (Jetson)")
+    t.add_argument("--timing-cache", help="TensorRT timing cache file (default: per GPU, in the user cache)")
+    t.add_argument("--gpu", type=int, default=0, help="CUDA device index to build on")
+
+    s = p.add_argument_group("Triton / DeepStream (--format triton|deepstream)")
+    s.add_argument("--model", help="an exported model (.onnx, .engine, IR dir) to serve instead of exporting")
+    s.add_argument("--repo", help="Triton model repository folder (default: ./triton-models)")
+    s.add_argument("--name", help="model name in the repository (default: the file's stem)")
+    s.add_argument("--max-batch", type=int, default=8, help="Triton max_batch_size for dynamic-batch models")
+    s.add_argument("--instances", type=int, default=1, help="Triton instance count")
+    s.add_argument("--instance-kind", choices=["auto", "gpu", "cpu"], default="auto")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing model folder/config")
 
 
 def run(args: argparse.Namespace) -> int:
-    model = build_model(args)
-    from edgeyolo.export.metadata import sha256_file, sha256_text
-    from edgeyolo.export.onnx import OnnxExportOptions, VerificationError, export_onnx
+    from edgeyolo.commands.export_flows import check_request, run_export
 
-    imgsz = args.imgsz or _checkpoint_imgsz(args) or (640, 640)
-    output = Path(args.output) if args.output else _default_output(args, model)
-    prepare_parent(output)
-    options = OnnxExportOptions(
-        imgsz=imgsz,
-        batch=args.batch,
-        dynamic_batch=args.dynamic in ("batch", "all"),
-        dynamic_shape=args.dynamic in ("shape", "all"),
-        opset=args.opset,
-        simplify=args.simplify,
-        outputs=args.outputs,
-        uint8_input=args.input == "uint8",
-        half=args.half,
-        max_det=args.max_det,
-        conf=args.conf,
-        iou=args.iou,
-        verify=args.verify,
-    )
-    source = sha256_file(args.weights) if args.weights else sha256_text(model.cfg.text)
-    try:
-        report, _ = export_onnx(model, output, options, source_sha256=source)
-    except VerificationError as exc:
-        print(json.dumps(exc.report.to_dict()) if args.json else exc.report.format())
-        raise
-    print(json.dumps(report.to_dict()) if args.json else report.format())
-    return 0
-
-
-def _checkpoint_imgsz(args: argparse.Namespace) -> tuple[int, int] | None:
-    if not args.weights:
-        return None
-    from edgeyolo.models.checkpoint import load_checkpoint
-
-    size = load_checkpoint(args.weights, trust=args.trust_checkpoint).imgsz
-    return (size, size)
-
-
-def _default_output(args: argparse.Namespace, model) -> Path:
-    from edgeyolo.defaults import is_shipped
-
-    if args.weights and not is_shipped(args.weights):
-        return Path(args.weights).with_suffix(".onnx")
-    if args.weights:  # never write into the installed package
-        return Path(Path(args.weights).stem + ".onnx")
-    return Path(f"{model.cfg.name}.onnx")
+    check_request(args)
+    return run_export(args)

@@ -19,7 +19,12 @@ BACKENDS = {
 
 def default_backend(path: str | Path) -> str:
     """The backend `backend="auto"` picks for a model file."""
-    suffix = Path(path).suffix.lower()
+    path = Path(path)
+    if path.is_dir():
+        if (path / "model.xml").is_file():
+            return "openvino"
+        raise BackendError(f"{path} is a directory without an OpenVINO model.xml")
+    suffix = path.suffix.lower()
     if suffix == ".onnx":
         return "onnxruntime"
     if suffix in (".pt", ".pth"):
@@ -28,7 +33,10 @@ def default_backend(path: str | Path) -> str:
         return "openvino"
     if suffix in (".engine", ".plan"):
         return "tensorrt"
-    raise BackendError(f"cannot tell which backend runs {path}: expected .onnx, .xml, .engine/.plan or .pt")
+    raise BackendError(
+        f"cannot tell which backend runs {path}: "
+        "expected .onnx, .xml (or an IR directory), .engine/.plan or .pt"
+    )
 
 
 def load_backend(path: str | Path, backend: str = "auto", device: str = "cpu", **options) -> Backend:

@@ -1,4 +1,4 @@
-"""data.yaml resolution: split paths are relative to the file (or its `path:` key), wherever it is given from."""
+"""data.yaml: split paths are relative to the file (or its `path:` key), wherever it is given from."""
 
 from __future__ import annotations
 
