@@ -149,12 +149,86 @@ def _openvino(ctx: BenchContext) -> BenchModel | None:
     return None if path is None else BenchModel(path, "openvino", "cpu", {}, "ONNX FP32 (OpenVINO)")
 
 
+def _calibration(ctx: BenchContext):
+    """The shipped model's calibration images: its training distribution (synthetic shapes, seed 0),
+    generated once into the cache."""
+    from edgeyolo.data.synth import generate
+    from edgeyolo.export.calibration import find_calibration_images
+
+    root = ctx.cache / "calibration-shapes-seed0"
+    if not (root / "data.yaml").is_file():
+        generate(root, {"train": 300}, seed=0, imgsz=max(ctx.shipped_imgsz()), overwrite=True)
+    return find_calibration_images(root / "data.yaml", 300)
+
+
+def _exported(ctx: BenchContext, tag: str, export: Callable[[Path, Path], None]) -> Path | None:
+    """A cached artifact derived from the FP32 ONNX (named after its hash), made once by `export`."""
+    source = ctx.onnx()
+    if source is None:
+        return None
+    sha = hashlib.sha256(source.read_bytes()).hexdigest()[:12]
+    path = ctx.cache / f"{source.stem}-{sha}-{tag}"
+    if not path.exists():
+        ctx.cache.mkdir(parents=True, exist_ok=True)
+        export(source, path)
+    return path
+
+
+def _can_quantize(ctx: BenchContext) -> bool:
+    """INT8 formats are made with NNCF; say so once when it cannot be imported here."""
+    try:
+        import nncf  # noqa: F401
+    except ImportError as exc:
+        note = f"INT8 formats: nncf cannot be imported ({exc}); pip install 'edgeyolo[export]'"
+        if note not in ctx.notes:
+            ctx.notes.append(note)
+        return False
+    return True
+
+
+def _onnx_int8(ctx: BenchContext) -> BenchModel | None:
+    if ctx.gpu or not _can_quantize(ctx):
+        return None
+    from edgeyolo.export.int8_onnx import quantize_onnx
+
+    path = _exported(ctx, "int8.onnx", lambda src, dst: quantize_onnx(src, dst, _calibration(ctx)))
+    return None if path is None else BenchModel(path, "onnxruntime", "cpu", {}, "ONNX INT8 (onnxruntime)")
+
+
+def _openvino_ir(precision: str) -> Maker:
+    def make(ctx: BenchContext) -> BenchModel | None:
+        if ctx.gpu or not importable("openvino") or (precision == "int8" and not _can_quantize(ctx)):
+            return None
+        from edgeyolo.export.openvino import export_openvino
+        from edgeyolo.runtime.backends import load_backend
+
+        def export(src: Path, dst: Path) -> None:
+            with load_backend(src, "onnxruntime") as b:
+                contract = b.contract
+            calib = _calibration(ctx) if precision == "int8" else None
+            export_openvino(src, dst, contract, precision, calib)
+
+        path = _exported(ctx, f"openvino-{precision}", export)
+        if path is None:
+            return None
+        # What the CPU computes in is stated, never left to OpenVINO's default (bf16 on CPUs that have it).
+        hint = {"fp32": "f32", "fp16": "f32", "int8": "f32"}[precision]
+        label = f"OpenVINO IR {precision.upper()}"
+        return BenchModel(path, "openvino", "cpu", {"precision": hint}, label)
+
+    return make
+
+
 FORMATS: list[tuple[str, Maker]] = [
     ("pytorch", _pytorch(half=False)),
     ("pytorch-fp16", _pytorch(half=True)),
     ("onnxruntime", _onnxruntime),
     ("onnxruntime-tensorrt", _onnxruntime_trt),
     ("openvino", _openvino),
+    ("onnx-int8", _onnx_int8),
+    ("openvino-fp32", _openvino_ir("fp32")),
+    ("openvino-fp16", _openvino_ir("fp16")),
+    ("openvino-int8", _openvino_ir("int8")),
 ]
 
 

@@ -103,6 +103,7 @@ class ModelResult:
     ratio: float | None = None  # median per-round end-to-end ratio to the first model
     load_s: float = float("nan")
     rss_load_mb: float | None = None  # resident memory the model added when loaded
+    file_mb: float | None = None  # size on disk (an IR directory: all its files)
     accuracy: dict[str, Any] | None = None  # map50_95, map50 … from --data
     power: dict[str, Any] | None = None  # Jetson: avg W, mJ/frame, GPU/EMC load
     detections: int = 0  # detections in the last timed call (a sanity check that the model sees things)
@@ -127,6 +128,7 @@ class ModelResult:
             "ratio_to_first": self.ratio,
             "load_s": self.load_s,
             "rss_load_mb": self.rss_load_mb,
+            "file_mb": self.file_mb,
             "detections_last_call": self.detections,
             "accuracy": self.accuracy,
             "power": self.power,
@@ -253,6 +255,7 @@ def run_benchmark(
                 samples_ms={s: [] for s in STAGES},
                 load_s=secs,
                 rss_load_mb=rss,
+                file_mb=model_size_mb(m.path),
             )
             for m, det, secs, rss in loaded
         ]
@@ -298,3 +301,13 @@ def _interleave(runners: list[StagedRunner], results: list[ModelResult], options
                 break
             if options.seconds is not None and time.perf_counter() - start >= options.seconds * n:
                 break
+
+
+def model_size_mb(path: str | Path) -> float | None:
+    """Size of a model on disk in MB: a file, or every file of a directory (an OpenVINO IR)."""
+    path = Path(path)
+    if path.is_dir():
+        return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
+    if path.suffix.lower() == ".xml" and path.with_suffix(".bin").is_file():
+        return (path.stat().st_size + path.with_suffix(".bin").stat().st_size) / 1e6
+    return path.stat().st_size / 1e6 if path.is_file() else None

@@ -50,6 +50,7 @@ def _rows(results: Sequence[ModelResult]) -> tuple[list[str], list[list[str]]]:
         "e2e p99",
         "FPS",
         "ratio",
+        "size MB",
         "RSS+ MB",
     ]
     if acc:
@@ -73,6 +74,7 @@ def _rows(results: Sequence[ModelResult]) -> tuple[list[str], list[list[str]]]:
             _num(e2e.p99),
             _num(r.fps, ".1f"),
             _num(r.ratio, ".2f") + "x",
+            _num(r.file_mb, ".2f"),
             _num(r.rss_load_mb, ".0f"),
         ]
         if acc:
@@ -138,6 +140,7 @@ def write_csv(path: str | Path, results: Sequence[ModelResult]) -> None:
         "fps",
         "ratio_to_first",
         "rss_load_mb",
+        "file_mb",
         "map50_95",
         "map50",
         "avg_w",
@@ -164,6 +167,7 @@ def write_csv(path: str | Path, results: Sequence[ModelResult]) -> None:
                         "fps": r.fps,
                         "ratio_to_first": r.ratio,
                         "rss_load_mb": r.rss_load_mb,
+                        "file_mb": r.file_mb,
                         "map50_95": (r.accuracy or {}).get("map50_95"),
                         "map50": (r.accuracy or {}).get("map50"),
                         "avg_w": (r.power or {}).get("avg_w"),

@@ -105,6 +105,8 @@ def test_exported_model_at_other_size_refused(capsys: pytest.CaptureFixture[str]
 def test_bench_without_torch(tmp_path: Path) -> None:
     j = tmp_path / "b.json"
     result = run_without_torch(
+        "import os\n"
+        f"os.environ['EDGEYOLO_CACHE'] = {str(tmp_path)!r}\n"
         "from edgeyolo.cli import main\n"
         f"rc = main(['bench', '--iters', '3', '--warmup', '1', '--quiet', '--json', {str(j)!r}])\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
