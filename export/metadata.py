@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import onnx
 
 from edgeyolo import __version__
-from edgeyolo.runtime.contract import METADATA_KEY, Contract
+from edgeyolo.runtime.contract import METADATA_KEY, Contract, sha256_file
 
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+__all__ = ["read_metadata", "sha256_file", "sha256_text", "write_metadata"]
 
 
 def sha256_text(text: str) -> str:

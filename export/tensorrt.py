@@ -26,7 +26,6 @@ from edgeyolo.runtime.backends.tensorrt_sidecar import (
     EngineRecord,
     TensorRTEnv,
     rebuild_command,
-    sha256_of,
     sidecar_path,
 )
 from edgeyolo.runtime.contract import Contract
@@ -394,7 +393,7 @@ def build_engine(
         tmp.write_bytes(bytes(plan))
         record = dataclasses.replace(
             record,
-            engine_sha256=sha256_of(tmp),
+            engine_sha256=sha256_file(tmp),
             rebuild=rebuild or rebuild_command(record, output=str(engine_path)),
         )
         report["file_bytes"] = tmp.stat().st_size

@@ -6,8 +6,10 @@ OpenVINO ``rt_info``, TensorRT sidecar). The runtime needs nothing else to run t
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -16,6 +18,15 @@ METADATA_KEY = "edgeyolo"
 OUTPUT_MODES = ("raw", "decoded", "nms")
 INPUT_FORMATS = ("float32-nchw-rgb", "uint8-nhwc-bgr")
 PRECISIONS = ("fp32", "fp16", "int8", "bf16")
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks (provenance of models and engines)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 class ContractError(ValueError):

@@ -110,18 +110,19 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def gpu_info() -> list[dict] | None:
-    """Name, driver and memory of each NVIDIA GPU per nvidia-smi; None where it is absent."""
+def nvidia_smi(*args: str, timeout: float = 15) -> subprocess.CompletedProcess | None:
+    """Run nvidia-smi with `args`; None where it is not installed."""
     smi = shutil.which("nvidia-smi")
     if smi is None:
         return None
-    result = subprocess.run(
-        [smi, "--query-gpu=name,driver_version,memory.total,compute_cap", "--format=csv,noheader"],
-        capture_output=True,
-        text=True,
-        timeout=15,
-        check=False,
-    )
+    return subprocess.run([smi, *args], capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def gpu_info() -> list[dict] | None:
+    """Name, driver and memory of each NVIDIA GPU per nvidia-smi; None where it is absent."""
+    result = nvidia_smi("--query-gpu=name,driver_version,memory.total,compute_cap", "--format=csv,noheader")
+    if result is None:
+        return None
     if result.returncode != 0:
         return [{"error": (result.stderr or result.stdout).strip()[:200]}]
     gpus = []

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
+
+from edgeyolo.bench.environment import nvidia_smi
 
 __all__ = ["gpu_memory_mb", "peak_rss_mb", "rss_mb"]
 
@@ -45,15 +45,8 @@ def gpu_memory_mb() -> dict[str, float] | None:
     if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
         out["torch_max_allocated_mb"] = torch.cuda.max_memory_allocated() / 2**20
         out["torch_max_reserved_mb"] = torch.cuda.max_memory_reserved() / 2**20
-    smi = shutil.which("nvidia-smi")
-    if smi:
-        result = subprocess.run(
-            [smi, "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
+    result = nvidia_smi("--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits", timeout=10)
+    if result is not None:
         for line in result.stdout.splitlines():
             parts = [p.strip() for p in line.split(",")]
             if len(parts) == 2 and parts[0] == str(os.getpid()) and parts[1].isdigit():

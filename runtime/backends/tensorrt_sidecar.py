@@ -7,14 +7,13 @@ lives beside it. This module is torch-free and needs TensorRT only in `probe_env
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from edgeyolo.runtime.backends.base import BackendError, require
-from edgeyolo.runtime.contract import METADATA_KEY, Contract, ContractError
+from edgeyolo.runtime.contract import METADATA_KEY, Contract, ContractError, sha256_file
 
 SIDECAR_KEY = "tensorrt"
 SIDECAR_SCHEMA = 1
@@ -160,21 +159,13 @@ def check_sidecar(record: EngineRecord, env: TensorRTEnv) -> list[str]:
 
 def check_engine_file(record: EngineRecord, engine: str | Path) -> None:
     """The sidecar must describe this very plan (not one built before it was overwritten)."""
-    digest = sha256_of(engine)
+    digest = sha256_file(engine)
     if digest != record.engine_sha256:
         raise BackendError(
             f"{sidecar_path(engine).name} describes another engine (sha256 {record.engine_sha256[:12]}…, "
             f"the file is {digest[:12]}…): the plan was replaced without its sidecar. Rebuild both: "
             f"{record.rebuild or rebuild_command(record)}"
         )
-
-
-def sha256_of(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def rebuild_command(record: EngineRecord, weights: str = "<model.pt>", output: str = "") -> str:

@@ -27,10 +27,9 @@ from edgeyolo.runtime.backends.tensorrt_sidecar import (
     check_sidecar,
     read_sidecar,
     rebuild_command,
-    sha256_of,
     sidecar_path,
 )
-from edgeyolo.runtime.contract import Contract
+from edgeyolo.runtime.contract import Contract, sha256_file
 from tests.conftest import run_without_torch
 
 HAVE_TRT = importlib.util.find_spec("tensorrt") is not None
@@ -69,7 +68,7 @@ def _record(**changes) -> EngineRecord:
 def _write_engine(tmp_path: Path, record: EngineRecord, plan: bytes = b"not really a plan") -> Path:
     engine = tmp_path / "model.engine"
     engine.write_bytes(plan)
-    record = dataclasses.replace(record, engine_sha256=sha256_of(engine))
+    record = dataclasses.replace(record, engine_sha256=sha256_file(engine))
     sidecar_path(engine).write_text(record.to_json())
     return engine
 
@@ -80,7 +79,7 @@ def test_sidecar_round_trip(tmp_path: Path) -> None:
     engine = _write_engine(tmp_path, record)
     assert sidecar_path(engine) == tmp_path / "model.engine.json"
     back = read_sidecar(engine)
-    assert back == dataclasses.replace(record, engine_sha256=sha256_of(engine))
+    assert back == dataclasses.replace(record, engine_sha256=sha256_file(engine))
     data = json.loads(sidecar_path(engine).read_text())
     assert Contract.from_dict(data["edgeyolo"]) == CONTRACT  # what serving tools read
     assert data["tensorrt"]["compute_capability"] == "8.7" and data["tensorrt"]["precision"] == "fp16"
