@@ -104,7 +104,9 @@ class OpenVINOBackend(Backend):
 
 
 def _read_contract(model, path: str | Path) -> Contract:
-    for keys in (["framework", METADATA_KEY], [METADATA_KEY]):  # ONNX metadata_props, or IR rt_info
+    # The IR's own record first: convert_model also copies the source ONNX's metadata_props (the float
+    # model's contract) into rt_info["framework"], which must not override an FP16/INT8 IR's precision.
+    for keys in ([METADATA_KEY], ["framework", METADATA_KEY]):  # IR rt_info, or ONNX metadata_props
         if model.has_rt_info(keys):
             return Contract.from_json(str(model.get_rt_info(keys).value))
     raise ContractError(f"{path} carries no {METADATA_KEY!r} metadata: export it with `edgeyolo export`")
