@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnx.numpy_helper
 
 from edgeyolo.atomic import atomic_output
 from edgeyolo.errors import EdgeYoloError, require
@@ -164,9 +165,41 @@ def _quantize_nncf(proto, reader: _Reader, excluded: list[str], options: Int8Opt
         )
     except Exception as exc:  # NNCF wraps backend failures in assorted exception types
         raise EdgeYoloError(f"NNCF quantization failed: {exc}") from exc
+    if options.symmetric:
+        signed_int8(result)
     with atomic_output(cached) as tmp:
         onnx.save(result, str(tmp))
     return result, False
+
+
+def signed_int8(proto: onnx.ModelProto) -> None:
+    """Rewrite zero-point-0 uint8 Q/DQ pairs as int8 (in place): TensorRT's parser takes int8 Q/DQ only.
+
+    NNCF's symmetric preset still quantizes non-negative tensors (after ReLU) to uint8 [0, 255] with zero
+    point 0; as int8 the same range needs a scale 255/127 times larger (one bit less precision, which is
+    what symmetric INT8 costs TensorRT anyway).
+    """
+    init = {t.name: t for t in proto.graph.initializer}
+    done: set[str] = set()
+    for node in proto.graph.node:
+        if node.op_type not in ("QuantizeLinear", "DequantizeLinear") or len(node.input) < 3:
+            continue
+        scale_name, zp_name = node.input[1], node.input[2]
+        if zp_name in done or zp_name not in init:
+            continue
+        zp = onnx.numpy_helper.to_array(init[zp_name])
+        if zp.dtype != np.uint8:
+            continue
+        if zp.any():
+            raise EdgeYoloError(f"{node.name}: asymmetric uint8 quantization cannot become symmetric int8")
+        scale = onnx.numpy_helper.to_array(init[scale_name]) * np.float32(255 / 127)
+        init[zp_name].CopyFrom(onnx.numpy_helper.from_array(zp.astype(np.int8), zp_name))
+        init[scale_name].CopyFrom(onnx.numpy_helper.from_array(scale.astype(np.float32), scale_name))
+        done.add(zp_name)
+    retyped = done | {n.output[0] for n in proto.graph.node if n.op_type == "QuantizeLinear"}
+    for info in proto.graph.value_info:
+        if info.name in retyped and info.type.tensor_type.elem_type == onnx.TensorProto.UINT8:
+            info.type.tensor_type.elem_type = onnx.TensorProto.INT8
 
 
 def _quantize_ort(proto, reader: _Reader, excluded: list[str], options: Int8Options, cache: Path):
