@@ -5,8 +5,10 @@ everything after them, and (optionally) squeeze-excitation gates. Works on ONNX 
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
-import onnx
+if TYPE_CHECKING:  # OpenVINO users need not have onnx installed
+    import onnx
 
 _SE_POOLS = ("GlobalAveragePool", "ReduceMean")
 

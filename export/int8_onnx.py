@@ -130,7 +130,10 @@ def quantize_onnx(
         excluded=sorted(excluded),
     )
     cache_dir = Path(options.cache_dir) if options.cache_dir else default_cache_dir()
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EdgeYoloError(f"cannot use the calibration cache {cache_dir}: {exc.strerror or exc}") from exc
     with Detector(fp32_path, backend="onnxruntime") as reference:
         reader = _Reader(calib, lambda f: reference.preprocess(f)[0], first.name, batch)
         with contextlib.redirect_stdout(io.StringIO()), _quiet_root_logger():

@@ -11,7 +11,9 @@ The contract travels in `rt_info["edgeyolo"]`. The directory is written atomical
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,14 +104,15 @@ def _nncf_quantize(model, onnx_path: str | Path, calib: CalibrationSet):
     with Detector(onnx_path, backend="onnxruntime") as reference:
         data = list(calib.tensors(lambda frame: reference.preprocess(frame)[0]))
     try:
-        quantized = nncf.quantize(
-            model,
-            nncf.Dataset(data),
-            preset=nncf.QuantizationPreset.MIXED,
-            subset_size=len(data),
-            fast_bias_correction=True,
-            ignored_scope=nncf.IgnoredScope(names=ignored, validate=False),
-        )
+        with contextlib.redirect_stdout(io.StringIO()):  # NNCF's progress bars would break --json output
+            quantized = nncf.quantize(
+                model,
+                nncf.Dataset(data),
+                preset=nncf.QuantizationPreset.MIXED,
+                subset_size=len(data),
+                fast_bias_correction=True,
+                ignored_scope=nncf.IgnoredScope(names=ignored, validate=False),
+            )
     except Exception as exc:  # NNCF wraps backend failures in assorted exception types
         raise EdgeYoloError(f"NNCF quantization failed: {exc}") from exc
     return quantized, len(ignored)

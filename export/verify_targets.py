@@ -88,10 +88,21 @@ class Int8Check:
         return 100 * (self.reference_map50_95 - self.map50_95)
 
     @property
+    def verifiable(self) -> bool:
+        """A float model that finds nothing on this data (e.g. random weights) cannot judge the INT8 one."""
+        return self.reference_map50_95 >= 0.01
+
+    @property
     def ok(self) -> bool:
         return self.drop <= self.max_drop
 
     def format(self) -> str:
+        if not self.verifiable:
+            return (
+                f"INT8 accuracy NOT VERIFIABLE: the float model scores mAP50-95 "
+                f"{self.reference_map50_95:.4f} "
+                "on this data (untrained, or the wrong dataset)"
+            )
         verdict = "PASSED" if self.ok else "FAILED"
         conf = ", ".join(f"{k} {v:.3f}" for k, v in self.conf_diff.items())
         return (

@@ -175,3 +175,60 @@ def test_a_failed_int8_verification_writes_nothing(
     assert "INT8 verification FAILED" in captured.out
     assert "loses too much accuracy; nothing was written" in captured.err
     assert list(tmp_path.iterdir()) == []
+
+
+# -- review findings: outputs that would lose data, options that would be ignored -------------------------
+def test_openvino_output_folder_with_other_files_is_refused(tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("precious")
+    assert main(["export", *SMALL, "--format", "openvino", "-o", str(folder)]) == 2
+    assert "holds other files (notes.txt)" in capsys.readouterr().err
+    assert (folder / "notes.txt").read_text() == "precious"
+
+
+@pytest.mark.parametrize("target", ["afile", ".", "m.xml"])
+def test_openvino_output_must_be_a_new_folder(
+    target: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    assert main(["export", *SMALL, "--format", "openvino", "-o", target]) == 2
+    assert "edgeyolo export: error: -o " in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "cache") == ["afile"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--int8", "--calib-method", "entropy"], "--calib-method is a setting of --quantizer ort"),
+        (["--int8", "--int8-source", "qdq"], "--int8-source does not apply"),
+        (["--format", "openvino", "--int8", "--quantizer", "ort"], "not NNCF on the IR"),
+        (["--format", "openvino", "--int8", "--int8-exclude-se"], "not NNCF on the IR"),
+        (["--quantizer", "ort"], "--quantizer needs --int8"),
+    ],
+)
+def test_options_the_path_would_ignore_are_refused(
+    argv: list[str], message: str, data_yaml: Path, tmp_path: Path, capsys
+) -> None:
+    data = ["--data", str(data_yaml)] if "--int8" in argv else []
+    assert message in _refused([*SMALL, *argv, *data], tmp_path / "out" / "m", capsys)
+
+
+def test_openvino_json_is_one_object_for_the_ir(tmp_path: Path, capsys) -> None:
+    import json
+
+    out = tmp_path / "ir"
+    assert main(["export", *SMALL, "--format", "openvino", "-o", str(out), "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["path"] == f"{out}/" and record["precision"] == "fp32"
+    assert record["verification"]["ok"] is True
+
+
+def test_fp16_ir_runs_in_f32_on_cpu(tmp_path: Path) -> None:
+    """An fp16 IR has fp16 weights; the CPU must not silently compute in bf16 (it would, given f16)."""
+    out = tmp_path / "ir16"
+    assert main(["export", *SMALL, "--format", "openvino", "--fp16", "-o", str(out), "--no-verify"]) == 0
+    with Detector(out) as det:
+        assert det.contract.precision == "fp16"
+        assert det.backend.details["inference_precision"] == "f32"

@@ -95,7 +95,9 @@ Maker = Callable[[BenchContext], BenchModel | None]
 def _pytorch(half: bool) -> Maker:
     def make(ctx: BenchContext) -> BenchModel | None:
         if not ctx.torch:
-            ctx.notes.append("PyTorch: torch is not installed (pip install 'edgeyolo[export]')")
+            note = "PyTorch: torch is not installed (pip install 'edgeyolo[export]')"
+            if note not in ctx.notes:
+                ctx.notes.append(note)
             return None
         if not ctx.gpu:
             if half:

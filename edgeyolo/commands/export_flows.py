@@ -4,6 +4,7 @@ and only then copied into place atomically, so a failed or interrupted export le
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shlex
 import shutil
@@ -38,6 +39,7 @@ def check_request(args: argparse.Namespace) -> None:
         )
     if args.model and fmt not in ("triton", "deepstream"):
         raise EdgeYoloError("--model is for --format triton/deepstream; export from --weights or --cfg")
+    _refuse_unused_int8_options(args)
     if args.int8:
         from edgeyolo.export.calibration import find_calibration_images
 
@@ -48,6 +50,33 @@ def check_request(args: argparse.Namespace) -> None:
         from edgeyolo.export.tensorrt import require_tensorrt
 
         require_tensorrt()  # before minutes of export and calibration
+
+
+def _refuse_unused_int8_options(args: argparse.Namespace) -> None:
+    """An option the chosen path would ignore is an error, not a silent no-op."""
+    given = {
+        "--quantizer": args.quantizer != "nncf",
+        "--calib-method": args.calib_method != "minmax",
+        "--int8-source": args.int8_source != "nncf",
+        "--int8-exclude-se": args.int8_exclude_se,
+        "--cache-dir": args.cache_dir is not None,
+    }
+    nncf_ir = args.format == "openvino" and args.int8_source == "nncf"
+    applies = {
+        "--quantizer": args.int8 and not nncf_ir,
+        "--calib-method": args.int8 and not nncf_ir and args.quantizer == "ort",
+        "--int8-source": args.int8 and args.format == "openvino",
+        "--int8-exclude-se": args.int8 and not nncf_ir,
+        "--cache-dir": args.int8 and not nncf_ir,
+    }
+    for flag, set_ in given.items():
+        if set_ and not applies[flag]:
+            why = "needs --int8" if not args.int8 else "does not apply to this INT8 path"
+            if flag == "--calib-method" and args.int8 and not nncf_ir:
+                why = "is a setting of --quantizer ort"
+            elif nncf_ir and flag != "--int8-source":
+                why = "applies to the QDQ route (--int8-source qdq), not NNCF on the IR"
+            raise EdgeYoloError(f"{flag} {why}")
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -69,7 +98,7 @@ def _onnx(args, model) -> int:
     if not args.int8:
         output = _output(args, model, ".onnx")
         prepare_parent(output)
-        _export_onnx(args, model, output, half=args.half)
+        _export_onnx(args, model, output, half=args.half, final=True)
         return 0
     from edgeyolo.export.int8_onnx import quantize_onnx
 
@@ -82,9 +111,10 @@ def _onnx(args, model) -> int:
         report = quantize_onnx(fp32, int8, args.calibration, _int8_options(args))
         report.path = str(output)
         _say(args, report.format())
-        _check_int8(args, fp32, int8)
+        final_report = dataclasses.asdict(report)
+        final_report["verification"] = _check_int8(args, fp32, int8)
         _publish(int8, output)
-    _say(args, f"wrote {output}")
+    _report(args, final_report, f"wrote {output}", final=True)
     return 0
 
 
@@ -94,6 +124,7 @@ def _openvino(args, model) -> int:
 
     precision = "int8" if args.int8 else "fp16" if args.half else "fp32"
     output = _output(args, model, f"-openvino-{precision}")
+    _check_ir_output(output)
     prepare_parent(output, directory=True)
     with tempfile.TemporaryDirectory(prefix="edgeyolo-export-") as tmp:
         fp32 = Path(tmp) / "model.onnx"
@@ -110,15 +141,17 @@ def _openvino(args, model) -> int:
         )
         report.path = f"{output}/"
         _say(args, report.format())
+        final_report = dataclasses.asdict(report)
         if args.verify and precision != "int8":
             result = verify_openvino(ir, model, _with_precision(contract, precision), args.batch)
             _say(args, f"OpenVINO verification {'PASSED' if result.ok else 'FAILED'}: {result.detail}")
+            final_report["verification"] = dataclasses.asdict(result)
             if not result.ok:
                 raise EdgeYoloError(f"{output.name} does not match PyTorch; nothing was written")
         elif precision == "int8":
-            _check_int8(args, fp32, ir)
+            final_report["verification"] = _check_int8(args, fp32, ir)
         _publish(ir, output, directory=True)
-    _say(args, f"wrote {output}/ (model.xml, model.bin)")
+    _report(args, final_report, f"wrote {output}/ (model.xml, model.bin)", final=True)
     return 0
 
 
@@ -145,9 +178,8 @@ def _trt(args, model) -> int:
         onnx_path = Path(tmp) / "model.onnx"
         # EfficientNMS_TRT takes the decoded outputs; the plugin replaces our ONNX NMS.
         _, contract = _export_onnx(args, model, onnx_path, outputs="decoded" if options.nms else None)
-        if not args.int8:
-            check_tensorrt_request(options, contract)
-        else:
+        check_tensorrt_request(options, contract)
+        if args.int8:
             from edgeyolo.export.int8_onnx import quantize_onnx
 
             qdq = Path(tmp) / "model-int8.onnx"
@@ -209,8 +241,11 @@ def _serve(args, model_path: Path) -> int:
 
 
 # -- shared steps --------------------------------------------------------------------------------------
-def _export_onnx(args, model, output: Path, half: bool = False, outputs: str | None = None):
-    """The verified float ONNX every target starts from; prints its report."""
+def _export_onnx(
+    args, model, output: Path, half: bool = False, outputs: str | None = None, final: bool = False
+):
+    """The verified float ONNX every target starts from. Its report is the command's output when the ONNX
+    is the final artifact; otherwise it is progress, printed as text to stderr."""
     from edgeyolo.export.metadata import sha256_file, sha256_text
     from edgeyolo.export.onnx import OnnxExportOptions, VerificationError, export_onnx
 
@@ -233,27 +268,29 @@ def _export_onnx(args, model, output: Path, half: bool = False, outputs: str | N
     try:
         report, contract = export_onnx(model, output, options, source_sha256=source)
     except VerificationError as exc:
-        print(json.dumps(exc.report.to_dict()) if args.json else exc.report.format())
+        _report(args, exc.report.to_dict(), exc.report.format(), final)
         raise
-    print(json.dumps(report.to_dict()) if args.json else report.format())
+    _report(args, report.to_dict(), report.format(), final)
     return report, contract
 
 
-def _check_int8(args, reference: Path, int8: Path) -> None:
+def _check_int8(args, reference: Path, int8: Path) -> dict | None:
     """mAP verification when --data has a labelled val split; otherwise say it was not checked."""
     from edgeyolo.data.formats import load_data_yaml
 
     if not args.verify:
-        return
+        return None
     data = Path(args.data)
     if data.suffix.lower() not in (".yaml", ".yml") or "val" not in load_data_yaml(data).splits:
         _say(args, "INT8 accuracy not verified: --data has no labelled val split (give a data.yaml)")
-        return
+        return None
     from edgeyolo.export.verify_targets import check_int8
 
     check = check_int8(reference, int8, data, args.int8_max_drop)
     _say(args, check.format())
-    if not check.ok:
+    if check.ok:
+        return {"ok": True, "drop_points": check.drop, "conf_diff": check.conf_diff, "detail": check.format()}
+    else:
         raise EdgeYoloError(
             "the INT8 model loses too much accuracy; nothing was written. Try more/representative "
             "--data, another --calib-method, --int8-exclude-se, or raise --int8-max-drop"
@@ -270,6 +307,24 @@ def _int8_options(args, symmetric: bool = False):
         exclude_se=args.int8_exclude_se,
         cache_dir=Path(args.cache_dir) if args.cache_dir else None,
     )
+
+
+def _check_ir_output(output: Path) -> None:
+    """An IR is a folder that replaces `output`: never a file, the working folder, or a folder of other
+    things (they would be lost)."""
+    if output.name in ("", ".", "..") or output.resolve() == Path.cwd().resolve():
+        raise EdgeYoloError(f"-o {output}: give a new folder name for the OpenVINO IR (model.xml, .bin)")
+    if output.suffix.lower() == ".xml":
+        raise EdgeYoloError(f"-o {output}: an OpenVINO IR is written as a folder; give the folder name")
+    if output.exists() and not output.is_dir():
+        raise EdgeYoloError(f"-o {output} is an existing file; the OpenVINO IR is a folder")
+    if output.is_dir():
+        other = sorted(p.name for p in output.iterdir() if p.name not in ("model.xml", "model.bin"))
+        if other:
+            raise EdgeYoloError(
+                f"-o {output} holds other files ({', '.join(other[:3])}); an IR export replaces the whole "
+                "folder, so give an empty or new one"
+            )
 
 
 def _publish(src: Path, dest: Path, directory: bool = False) -> None:
@@ -310,6 +365,14 @@ def _checkpoint_imgsz(args) -> tuple[int, int] | None:
 
 def _command_line() -> str:
     return "edgeyolo " + shlex.join(sys.argv[1:])
+
+
+def _report(args, record: dict, text: str, final: bool) -> None:
+    """The command's result: JSON on stdout with --json, else text. Intermediate steps go to stderr."""
+    if not final:
+        print(text, file=sys.stderr if args.json else sys.stdout)
+    else:
+        print(json.dumps(record, default=str) if args.json else text)
 
 
 def _say(args, message: str) -> None:

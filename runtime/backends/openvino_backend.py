@@ -16,7 +16,8 @@ from edgeyolo.runtime.contract import METADATA_KEY, Contract, ContractError
 
 # What the runtime asks OpenVINO to compute in, by model precision. Stated explicitly: left alone,
 # OpenVINO silently runs bf16 on CPUs that support it.
-_PRECISION_HINT = {"fp32": "f32", "fp16": "f16", "int8": "f32", "bf16": "bf16"}
+# An fp16 model has fp16 *weights*; asking a CPU for f16 compute turns into bf16 on CPUs that have it.
+_PRECISION_HINT = {"fp32": "f32", "fp16": "f32", "int8": "f32", "bf16": "bf16"}
 
 
 class OpenVINOBackend(Backend):
