@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 
 DEFAULT_CFG = "yolov5n-mobilenetv2"
 DEFAULT_IMGSZ = 640
 SHIPPED_NAME = "shapes-yolov5n-mobilenetv2"
+
+
+def cache_root() -> Path:
+    """edgeyolo's cache folder: $EDGEYOLO_CACHE, else $XDG_CACHE_HOME/edgeyolo, else ~/.cache/edgeyolo."""
+    if os.environ.get("EDGEYOLO_CACHE"):
+        return Path(os.environ["EDGEYOLO_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "edgeyolo"
 
 
 def shipped_weights() -> Path:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -126,11 +125,10 @@ def find_calibration_images(
 
 
 def default_cache_dir() -> Path:
-    """Where calibration results live: $EDGEYOLO_CACHE, else $XDG_CACHE_HOME/edgeyolo, else ~/.cache."""
-    if os.environ.get("EDGEYOLO_CACHE"):
-        return Path(os.environ["EDGEYOLO_CACHE"]) / "calibration"
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "edgeyolo" / "calibration"
+    """Where calibration results live: `calibration/` in edgeyolo's cache folder."""
+    from edgeyolo.defaults import cache_root
+
+    return cache_root() / "calibration"
 
 
 def _warn(message: str) -> None:

@@ -153,26 +153,33 @@ def _quantize_nncf(proto, reader: _Reader, excluded: list[str], options: Int8Opt
     cached = cache.with_name(f"nncf-{cache.name}.onnx")
     if cached.is_file():
         return onnx.load(str(cached)), True
-    nncf = require("nncf", "openvino", "INT8 quantization with NNCF")
-    logging.getLogger("nncf").setLevel(logging.WARNING)
-    data = list(iter(reader.get_next, None))
-    preset = nncf.QuantizationPreset.PERFORMANCE if options.symmetric else nncf.QuantizationPreset.MIXED
-    try:
-        result = nncf.quantize(
-            proto,
-            nncf.Dataset(data),
-            preset=preset,
-            subset_size=len(data),
-            fast_bias_correction=True,
-            ignored_scope=nncf.IgnoredScope(names=excluded, validate=False),
-        )
-    except Exception as exc:  # NNCF wraps backend failures in assorted exception types
-        raise EdgeYoloError(f"NNCF quantization failed: {exc}") from exc
+    result = nncf_quantize(proto, list(iter(reader.get_next, None)), excluded, options.symmetric)
     if options.symmetric:
         signed_int8(result)
     with atomic_output(cached) as tmp:
         onnx.save(result, str(tmp))
     return result, False
+
+
+def nncf_quantize(model, data: list, ignored: list[str], symmetric: bool = False):
+    """NNCF post-training quantization (fast bias correction) of an ONNX proto or an OpenVINO model.
+
+    Preset MIXED (asymmetric activations) unless `symmetric`; `ignored` names stay in float."""
+    nncf = require("nncf", "export", "INT8 quantization with NNCF")
+    logging.getLogger("nncf").setLevel(logging.WARNING)
+    preset = nncf.QuantizationPreset.PERFORMANCE if symmetric else nncf.QuantizationPreset.MIXED
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # progress bars would break --json output
+            return nncf.quantize(
+                model,
+                nncf.Dataset(data),
+                preset=preset,
+                subset_size=len(data),
+                fast_bias_correction=True,
+                ignored_scope=nncf.IgnoredScope(names=ignored, validate=False),
+            )
+    except Exception as exc:  # NNCF wraps backend failures in assorted exception types
+        raise EdgeYoloError(f"NNCF quantization failed: {exc}") from exc
 
 
 def signed_int8(proto: onnx.ModelProto) -> None:

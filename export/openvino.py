@@ -11,10 +11,7 @@ The contract travels in `rt_info["edgeyolo"]`. The directory is written atomical
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import io
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,23 +93,11 @@ def _convert(ov, path: str | Path):
 
 def _nncf_quantize(model, onnx_path: str | Path, calib: CalibrationSet):
     """NNCF PTQ on images preprocessed exactly as the runtime does, head in the ignored scope."""
+    from edgeyolo.export.int8_onnx import nncf_quantize
     from edgeyolo.runtime.detector import Detector
 
-    nncf = require("nncf", "openvino", "OpenVINO INT8 quantization")
-    logging.getLogger("nncf").setLevel(logging.WARNING)
     ignored = openvino_head_nodes(model)
     with Detector(onnx_path, backend="onnxruntime") as reference:
         data = list(calib.tensors(lambda frame: reference.preprocess(frame)[0]))
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):  # NNCF's progress bars would break --json output
-            quantized = nncf.quantize(
-                model,
-                nncf.Dataset(data),
-                preset=nncf.QuantizationPreset.MIXED,
-                subset_size=len(data),
-                fast_bias_correction=True,
-                ignored_scope=nncf.IgnoredScope(names=ignored, validate=False),
-            )
-    except Exception as exc:  # NNCF wraps backend failures in assorted exception types
-        raise EdgeYoloError(f"NNCF quantization failed: {exc}") from exc
+    quantized = nncf_quantize(model, data, ignored)
     return quantized, len(ignored)

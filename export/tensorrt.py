@@ -22,6 +22,7 @@ from edgeyolo.atomic import atomic_output
 from edgeyolo.errors import EdgeYoloError
 from edgeyolo.export.metadata import read_metadata, sha256_file, write_metadata
 from edgeyolo.export.onnx import ExportError
+from edgeyolo.export.verify import reference_nms
 from edgeyolo.runtime.backends.tensorrt_sidecar import (
     EngineRecord,
     TensorRTEnv,
@@ -440,23 +441,6 @@ def compare_outputs(got: list[np.ndarray], ref: list[np.ndarray], precision: str
     tol = TOLERANCE[precision]
     detail = f"max error {worst:.3g} of output scale (tolerance {tol:g})"
     return {"ok": worst <= tol, "max_rel_error": worst, "detail": detail}
-
-
-def reference_nms(decoded: np.ndarray, conf: float, iou: float, max_det: int) -> list[np.ndarray]:
-    """What an `nms` model should output per image for `decoded` [B, N, 5+nc]: the runtime's class-aware
-    NMS on each box's best class, as [K, 6] (x1, y1, x2, y2, score, class)."""
-    from edgeyolo.runtime.nms import nms
-
-    out = []
-    for pred in decoded.astype(np.float32):
-        xy, wh = pred[:, :2], pred[:, 2:4]
-        boxes = np.concatenate([xy - wh / 2, xy + wh / 2], 1)
-        scores = pred[:, 5:] * pred[:, 4:5]
-        score, cls = scores.max(1), scores.argmax(1)
-        cand = np.nonzero(score > conf)[0]
-        keep = cand[nms(boxes[cand], score[cand], cls[cand], iou, max_det)]
-        out.append(np.concatenate([boxes[keep], score[keep, None], cls[keep, None].astype(np.float32)], 1))
-    return out
 
 
 def match_fraction(mine: np.ndarray, ref: np.ndarray, tol: float) -> float:

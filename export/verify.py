@@ -10,6 +10,7 @@ import onnx
 import torch
 
 from edgeyolo.runtime.contract import Contract
+from edgeyolo.runtime.nms import nms
 
 # Tolerance on max |onnx - torch| relative to the output's scale max(1, max|torch|), by precision.
 TOLERANCE = {"fp32": 1e-4, "fp16": 2e-2}
@@ -102,6 +103,21 @@ def _compare_arrays(got: list[np.ndarray], ref: list[np.ndarray], tol: float) ->
     return VerifyResult(ok, abs_err, rel_err, detail)
 
 
+def reference_nms(decoded: np.ndarray, conf: float, iou: float, max_det: int) -> list[np.ndarray]:
+    """What an `nms` model should output per image for `decoded` [B, N, 5+nc]: the runtime's class-aware
+    NMS on each box's best class, as [K, 6] (x1, y1, x2, y2, score, class)."""
+    out = []
+    for pred in decoded.astype(np.float32):
+        xy, wh = pred[:, :2], pred[:, 2:4]
+        boxes = np.concatenate([xy - wh / 2, xy + wh / 2], 1)
+        scores = pred[:, 5:] * pred[:, 4:5]
+        score, cls = scores.max(1), scores.argmax(1)
+        cand = np.nonzero(score > conf)[0]
+        keep = cand[nms(boxes[cand], score[cand], cls[cand], iou, max_det)]
+        out.append(np.concatenate([boxes[keep], score[keep, None], cls[keep, None].astype(np.float32)], 1))
+    return out
+
+
 def _with_nms_inputs(path: str | Path) -> tuple[bytes, int]:
     """The same graph with the NonMaxSuppression node's inputs (boxes, scores) as extra outputs."""
     proto = onnx.load(str(path))
@@ -118,8 +134,6 @@ def _verify_nms(
 ) -> VerifyResult:
     """Two checks: the boxes and scores fed to NMS equal torch's, and the detections equal the runtime's
     NMS on exactly those inputs (so float noise cannot flip near-tied greedy choices)."""
-    from edgeyolo.runtime.nms import nms
-
     graph, n_out = _with_nms_inputs(path)
     got = run_onnx(graph, x)
     dets, num, boxes, scores = got[0], got[1], got[n_out], got[n_out + 1]

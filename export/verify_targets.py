@@ -10,7 +10,14 @@ import cv2
 import numpy as np
 import torch
 
-from edgeyolo.export.verify import TOLERANCE, VerifyResult, _compare_arrays, fixed_input, torch_reference
+from edgeyolo.export.verify import (
+    TOLERANCE,
+    VerifyResult,
+    _compare_arrays,
+    fixed_input,
+    reference_nms,
+    torch_reference,
+)
 from edgeyolo.runtime.contract import Contract
 
 
@@ -42,30 +49,22 @@ def verify_openvino(
 
 def _compare_nms(got: list[np.ndarray], x: np.ndarray, reference, contract: Contract) -> VerifyResult:
     """An nms IR: its detections must be the torch model's boxes/scores followed by the runtime's NMS."""
-    from edgeyolo.runtime.nms import nms
-
     decoded = torch_reference(reference, contract, x)[0]
+    expected = reference_nms(decoded, contract.nms_conf or 0.0, contract.nms_iou or 0.45, contract.max_det)
     dets, num = got[0], got[1]
     worst = 0.0
-    for b in range(len(dets)):
-        xy, wh = decoded[b, :, :2], decoded[b, :, 2:4]
-        boxes = np.concatenate([xy - wh / 2, xy + wh / 2], 1)
-        cls_scores = decoded[b, :, 5:] * decoded[b, :, 4:5]
-        score, cls = cls_scores.max(1), cls_scores.argmax(1)
-        cand = np.nonzero(score > contract.nms_conf)[0]
-        keep = cand[nms(boxes[cand], score[cand], cls[cand], contract.nms_iou, contract.max_det)]
+    for b, ref in enumerate(expected):
         mine = dets[b, : int(num[b])]
-        if len(mine) != len(keep):
+        if len(mine) != len(ref):
             return VerifyResult(
                 False,
                 float("nan"),
                 float("nan"),
-                f"image {b}: {len(mine)} detections, torch gives {len(keep)}",
+                f"image {b}: {len(mine)} detections, torch gives {len(ref)}",
             )
-        ref = np.concatenate([boxes[keep], score[keep, None], cls[keep, None]], 1)
-        order = np.lexsort((ref[:, 0], -ref[:, 4]))
+        ref = ref[np.lexsort((ref[:, 0], -ref[:, 4]))]
         mine = mine[np.lexsort((mine[:, 0], -mine[:, 4]))]
-        worst = max(worst, float(np.abs(mine - ref[order]).max()) if len(ref) else 0.0)
+        worst = max(worst, float(np.abs(mine - ref).max()) if len(ref) else 0.0)
     scale = max(1.0, float(np.abs(decoded[..., :4]).max()))
     ok = worst / scale <= 1e-3
     return VerifyResult(ok, worst, worst / scale, f"nms detections within {worst:.3g} of torch + runtime NMS")

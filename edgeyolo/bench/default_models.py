@@ -8,15 +8,14 @@ no GPU, no torch to export with). Add a format by adding a maker.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgeyolo.bench.harness import BenchModel
-from edgeyolo.defaults import SHIPPED_NAME, shipped_onnx, shipped_weights
+from edgeyolo.defaults import SHIPPED_NAME, cache_root, shipped_onnx, shipped_weights
+from edgeyolo.runtime.contract import sha256_file
 
 __all__ = ["FORMATS", "BenchContext", "cache_dir", "default_models", "importable"]
 
@@ -30,9 +29,8 @@ def importable(module: str) -> bool:
 
 
 def cache_dir() -> Path:
-    """Where on-the-fly exports are kept: $EDGEYOLO_CACHE/bench, else ~/.cache/edgeyolo/bench."""
-    root = os.environ.get("EDGEYOLO_CACHE") or Path.home() / ".cache" / "edgeyolo"
-    return Path(root) / "bench"
+    """Where on-the-fly exports are kept: `bench/` in edgeyolo's cache folder ($EDGEYOLO_CACHE)."""
+    return cache_root() / "bench"
 
 
 @dataclass
@@ -80,7 +78,7 @@ class BenchContext:
         from edgeyolo.models.checkpoint import load_model
 
         weights = shipped_weights()
-        sha = hashlib.sha256(weights.read_bytes()).hexdigest()
+        sha = sha256_file(weights)
         h, w = self.imgsz
         path = self.cache / f"{SHIPPED_NAME}-{h}x{w}-{sha[:12]}.onnx"
         if not path.exists():
@@ -168,7 +166,7 @@ def _exported(ctx: BenchContext, tag: str, export: Callable[[Path, Path], None])
     source = ctx.onnx()
     if source is None:
         return None
-    sha = hashlib.sha256(source.read_bytes()).hexdigest()[:12]
+    sha = sha256_file(source)[:12]
     path = ctx.cache / f"{source.stem}-{sha}-{tag}"
     if not path.exists():
         ctx.cache.mkdir(parents=True, exist_ok=True)

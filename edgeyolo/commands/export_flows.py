@@ -122,7 +122,7 @@ def _openvino(args, model) -> int:
     from edgeyolo.export.openvino import export_openvino
     from edgeyolo.export.verify_targets import verify_openvino
 
-    precision = "int8" if args.int8 else "fp16" if args.half else "fp32"
+    precision = _precision(args)
     output = _output(args, model, f"-openvino-{precision}")
     _check_ir_output(output)
     prepare_parent(output, directory=True)
@@ -158,7 +158,7 @@ def _openvino(args, model) -> int:
 def _trt(args, model) -> int:
     from edgeyolo.export.tensorrt import TensorRTOptions, build_engine, check_tensorrt_request
 
-    precision = "int8" if args.int8 else "fp16" if args.half else "fp32"
+    precision = _precision(args)
     output = _output(args, model, f"-{precision}.engine")
     prepare_parent(output)
     options = TensorRTOptions(
@@ -229,7 +229,7 @@ def _serve(args, model_path: Path) -> int:
         model_path,
         out,
         batch=args.batch if args.batch != 1 else None,
-        precision="int8" if args.int8 else "fp16" if args.half else None,
+        precision=_precision(args) if args.int8 or args.half else None,
         gpu_id=args.gpu,
         conf=args.conf,
         iou=args.iou,
@@ -335,9 +335,11 @@ def _publish(src: Path, dest: Path, directory: bool = False) -> None:
             shutil.copyfile(src, tmp)
 
 
-def _with_precision(contract, precision: str):
-    import dataclasses
+def _precision(args) -> str:
+    return "int8" if args.int8 else "fp16" if args.half else "fp32"
 
+
+def _with_precision(contract, precision: str):
     return dataclasses.replace(contract, precision=precision)
 
 
