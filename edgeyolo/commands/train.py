@@ -31,6 +31,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
     p.add_argument("--mosaic", type=float, default=d.mosaic, help="mosaic probability (0 to switch it off)")
+    p.add_argument(
+        "--cache",
+        action="store_true",
+        help="decode the training images once and keep them in memory (up to half the free memory)",
+    )
     p.add_argument("--val-every", type=int, default=d.val_every, help="validate every k epochs")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument(

@@ -1,8 +1,9 @@
 """A torch Dataset over YOLO samples: letterboxed like the runtime for validation, augmented for training.
 
 Randomness is drawn from a generator seeded by (seed, epoch, index), so an item is the same whichever
-DataLoader worker builds it; call `set_epoch` before each epoch (before the DataLoader iterator is
-created: workers receive a copy of the dataset, so the epoch does not reach persistent workers).
+DataLoader worker builds it. A DataLoader's workers hold their own copy of the dataset, so the epoch
+travels with each key: `EpochSampler` yields (epoch, index) keys. `set_epoch` sets the epoch of plain
+integer keys (direct indexing, or a loader whose workers are created after the call).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Sampler
 
 from edgeyolo.data.augment import (
     AugmentConfig,
@@ -27,6 +28,7 @@ from edgeyolo.data.formats import DatasetError, Sample
 from edgeyolo.runtime.letterbox import letterbox
 
 Report = Callable[[str], None]
+Key = int | tuple[int, int]  # an index, or (epoch, index)
 
 
 def yolo_to_xyxy(labels: np.ndarray, width: float, height: float) -> np.ndarray:
@@ -66,7 +68,7 @@ class YoloDataset(Dataset):
     normalised to the output image, image path, info). Without `augment`, the image is letterboxed
     exactly as the runtime does and info holds `orig_shape` (h, w), `ratio` and `pad` (left, top);
     with it, info holds `orig_shape` only. An unreadable image is reported once and replaced by the
-    next readable one."""
+    next readable one. With `cache`, decoded images are kept in memory (see `cache_images`)."""
 
     def __init__(
         self,
@@ -87,6 +89,33 @@ class YoloDataset(Dataset):
         self.epoch = 0
         self.report = report or _warn
         self._bad: set[int] = set()
+        self._cache: dict[int, np.ndarray] = {}
+
+    def cache_images(self, max_bytes: int | None = None) -> int:
+        """Decode every image once and keep it in memory, so epochs skip image decoding (the dominant cost
+        of an item). Stops, with a report, before holding more than `max_bytes` (default: half of the
+        memory available now). Returns the number of images cached. Call before creating the loader's
+        worker processes so they inherit the cache."""
+        budget = _available_memory() // 2 if max_bytes is None else max_bytes
+        held = 0
+        for i, sample in enumerate(self.samples):
+            if i in self._bad or i in self._cache:
+                continue
+            img = _imread(str(sample.image))
+            if img is None:
+                self._bad.add(i)
+                self.report(f"{sample.image}: cannot read image (missing or corrupt); skipped")
+                continue
+            if held + img.nbytes > budget:
+                self.report(
+                    f"image cache stopped at {len(self._cache)}/{len(self.samples)} images: "
+                    f"{budget / 2**30:.1f} GiB reached; the rest are read from disk each time"
+                )
+                break
+            img.setflags(write=False)  # augmentations must copy, never paint over the cached image
+            self._cache[i] = img
+            held += img.nbytes
+        return len(self._cache)
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -95,9 +124,10 @@ class YoloDataset(Dataset):
         """Select the augmentation draws of `epoch`."""
         self.epoch = int(epoch)
 
-    def rng(self, index: int) -> np.random.Generator:
-        """The generator of one item in the current epoch."""
-        return np.random.default_rng(np.random.SeedSequence([self.seed, self.epoch, index]))
+    def rng(self, index: int, epoch: int | None = None) -> np.random.Generator:
+        """The generator of one item in `epoch` (default: the epoch of `set_epoch`)."""
+        epoch = self.epoch if epoch is None else epoch
+        return np.random.default_rng(np.random.SeedSequence([self.seed, epoch, index]))
 
     def load(self, index: int) -> tuple[int, np.ndarray]:
         """(index actually used, BGR image): `index`, or the next readable image if it is unreadable."""
@@ -106,6 +136,8 @@ class YoloDataset(Dataset):
             i = (index + step) % n
             if i in self._bad:
                 continue
+            if i in self._cache:
+                return i, self._cache[i]
             img = _imread(str(self.samples[i].image))
             if img is not None:
                 return i, img
@@ -113,9 +145,10 @@ class YoloDataset(Dataset):
             self.report(f"{self.samples[i].image}: cannot read image (missing or corrupt); skipped")
         raise DatasetError("none of the dataset's images can be read")
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, str, dict]:
+    def __getitem__(self, key: Key) -> tuple[torch.Tensor, torch.Tensor, str, dict]:
+        epoch, index = key if isinstance(key, tuple) else (self.epoch, key)
         if self.augment:
-            return self._augmented(index)
+            return self._augmented(index, epoch)
         i, img = self.load(index)
         h, w = img.shape[:2]
         out, lb = letterbox(img, self.imgsz, auto=False, pad_value=self.hyp.pad_value)
@@ -134,8 +167,8 @@ class YoloDataset(Dataset):
         img, _ = resize_long_side(img, self.imgsz)
         return i, img, yolo_to_xyxy(self.samples[i].labels, img.shape[1], img.shape[0]), (h, w)
 
-    def _augmented(self, index: int) -> tuple[torch.Tensor, torch.Tensor, str, dict]:
-        rng, hyp, s = self.rng(index), self.hyp, self.imgsz
+    def _augmented(self, index: int, epoch: int) -> tuple[torch.Tensor, torch.Tensor, str, dict]:
+        rng, hyp, s = self.rng(index, epoch), self.hyp, self.imgsz
         if rng.random() < hyp.mosaic:
             others = rng.integers(0, len(self.samples), 3)
             parts = [self._resized(int(j)) for j in (index, *others)]
@@ -164,6 +197,28 @@ class YoloDataset(Dataset):
         )
 
 
+class EpochSampler(Sampler[tuple[int, int]]):
+    """Shuffles `n` indices anew each epoch (seeded by (seed, epoch)) and tags each with the epoch, so
+    that augmentations change every epoch even inside persistent DataLoader workers, and a resumed run
+    sees the same order as an uninterrupted one."""
+
+    def __init__(self, n: int, seed: int = 0, shuffle: bool = True) -> None:
+        self.n, self.seed, self.shuffle, self.epoch = int(n), int(seed), shuffle, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        if self.shuffle:
+            order = np.random.default_rng([self.seed, self.epoch]).permutation(self.n)
+        else:
+            order = np.arange(self.n)
+        return ((self.epoch, int(i)) for i in order)
+
+
 def collate(
     batch: list[tuple[torch.Tensor, torch.Tensor, str, dict]],
 ) -> tuple[torch.Tensor, torch.Tensor, list[str], list[dict]]:
@@ -179,6 +234,18 @@ def _imread(path: str) -> np.ndarray | None:
         return cv2.imread(path, cv2.IMREAD_COLOR)
     except cv2.error:
         return None
+
+
+def _available_memory() -> int:
+    """Bytes of memory available to new allocations (MemAvailable on Linux; else 4 GiB assumed)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 4 * 2**30
 
 
 def _warn(message: str) -> None:

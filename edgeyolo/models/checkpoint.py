@@ -49,7 +49,7 @@ def save_checkpoint(
     if len(names) != model.nc:
         raise CheckpointError(f"{len(names)} class names for a model with nc={model.nc}")
     payload = {
-        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "model": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
         "cfg": model.cfg.text,
         "names": names,
         "imgsz": int(imgsz),

@@ -25,5 +25,6 @@ class TrainConfig:
     label_smoothing: float = 0.0
     mosaic: float = 1.0  # probability of a mosaic; 0 for the final fine-tuning epochs
     val_every: int = 1
+    cache: bool = False  # keep decoded training images in memory
     seed: int = 0
     trust_checkpoint: bool = False

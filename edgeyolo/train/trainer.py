@@ -37,7 +37,7 @@ class TrainResult:
 def train(config: TrainConfig, log=print) -> TrainResult:
     """Train as configured; returns where the checkpoints are and the best validation mAP."""
     from edgeyolo.data.augment import AugmentConfig
-    from edgeyolo.data.dataset import YoloDataset, collate
+    from edgeyolo.data.dataset import EpochSampler, YoloDataset, collate
     from edgeyolo.val import evaluate_torch_model
 
     torch.manual_seed(config.seed)
@@ -53,6 +53,8 @@ def train(config: TrainConfig, log=print) -> TrainResult:
     val_samples = load_split(spec, "val", report)
     model, state = _initial_model(config, spec.names, log)
     model.names = list(spec.names)
+    # NHWC: oneDNN's depthwise and 1x1 convolutions train about 1.8x faster on CPU this way
+    model = model.to(memory_format=torch.channels_last)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     best_path, last_path = out / "best.pt", out / "last.pt"
@@ -65,14 +67,16 @@ def train(config: TrainConfig, log=print) -> TrainResult:
         seed=config.seed,
         report=report,
     )
+    if config.cache:
+        log(f"cached {dataset.cache_images()}/{len(dataset)} training images in memory")
+    sampler = EpochSampler(len(dataset), config.seed)
     loader = torch.utils.data.DataLoader(
         dataset,
         batch_size=config.batch,
-        shuffle=True,
+        sampler=sampler,
         num_workers=config.workers,
         collate_fn=collate,
         persistent_workers=config.workers > 0,
-        generator=torch.Generator().manual_seed(config.seed),
     )
     nb = len(loader)
     loss_fn = YoloLoss(model.head, config.imgsz, LossWeights(label_smoothing=config.label_smoothing))
@@ -108,7 +112,7 @@ def train(config: TrainConfig, log=print) -> TrainResult:
     try:
         for epoch in range(start_epoch, config.epochs):
             model.train()
-            dataset.set_epoch(epoch)
+            sampler.set_epoch(epoch)
             mean = torch.zeros(3)
             bar = tqdm(
                 loader,
@@ -120,6 +124,7 @@ def train(config: TrainConfig, log=print) -> TrainResult:
             t0 = time.perf_counter()
             for i, (images, targets, _, _) in enumerate(bar):
                 schedule.step(i + nb * epoch, epoch)
+                images = images.contiguous(memory_format=torch.channels_last)
                 loss, items = loss_fn(model(images), targets)
                 if not torch.isfinite(loss):
                     raise TrainingError(

@@ -11,7 +11,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from edgeyolo.data.augment import AugmentConfig
-from edgeyolo.data.dataset import YoloDataset, collate
+from edgeyolo.data.dataset import EpochSampler, YoloDataset, collate
 from edgeyolo.data.formats import Sample, load_data_yaml, load_split
 from edgeyolo.runtime.letterbox import letterbox
 
@@ -149,3 +149,73 @@ def test_dataloader_epoch(samples: list[Sample], workers: int) -> None:
     assert [len(b[2]) for b in batches] == [2, 2, 1]
     reference = collate([ds[i] for i in range(4)])
     assert torch.equal(torch.cat([batches[0][0], batches[1][0]]), reference[0])
+
+
+def test_persistent_workers_see_every_epoch(samples: list[Sample]) -> None:
+    ds = YoloDataset(samples, 64, augment=True, seed=3)
+    sampler = EpochSampler(len(ds), seed=3)
+    loader = DataLoader(
+        ds, batch_size=5, sampler=sampler, num_workers=1, collate_fn=collate, persistent_workers=True
+    )
+    seen = []
+    for epoch in range(3):
+        sampler.set_epoch(epoch)
+        images, _, paths, _ = next(iter(loader))
+        order = [p for _, p in sampler]  # the indices this epoch was given, in order
+        expected = collate([ds[(epoch, i)] for i in order])
+        assert paths == expected[2] and torch.equal(images, expected[0])
+        seen.append(images[np.argsort(order)])
+    assert not torch.equal(seen[0], seen[1]) and not torch.equal(seen[1], seen[2])
+
+
+def test_epoch_sampler_is_a_seeded_permutation_per_epoch() -> None:
+    a, b = EpochSampler(50, seed=1), EpochSampler(50, seed=1)
+    orders = []
+    for epoch in range(3):
+        a.set_epoch(epoch)
+        b.set_epoch(epoch)
+        keys = list(a)
+        assert keys == list(b) and len(a) == 50
+        assert {e for e, _ in keys} == {epoch} and sorted(i for _, i in keys) == list(range(50))
+        orders.append([i for _, i in keys])
+    assert orders[0] != orders[1] != orders[2]
+    plain = EpochSampler(4, shuffle=False)
+    assert list(plain) == [(0, 0), (0, 1), (0, 2), (0, 3)]
+
+
+def test_cached_items_equal_items_read_from_disk(samples: list[Sample]) -> None:
+    hyp = AugmentConfig(mosaic=0.5)
+    cached = YoloDataset(samples, 64, augment=True, hyp=hyp, seed=5)
+    from_disk = YoloDataset(samples, 64, augment=True, hyp=hyp, seed=5)
+    assert cached.cache_images() == len(samples)
+    expected = []
+    for epoch in range(3):
+        from_disk.set_epoch(epoch)
+        expected.append([from_disk[i] for i in range(len(samples))])
+    for sample in samples:
+        sample.image.unlink()  # from here on only the cache can serve the images
+    for epoch, items in enumerate(expected):
+        cached.set_epoch(epoch)
+        for i, (image, targets, path, _) in enumerate(items):
+            got = cached[i]  # the cached arrays are read-only: an in-place augmentation would raise
+            assert torch.equal(got[0], image) and torch.equal(got[1], targets) and got[2] == path
+
+
+def test_cache_is_read_only_and_respects_its_budget(samples: list[Sample]) -> None:
+    problems: list[str] = []
+    ds = YoloDataset(samples, 64, augment=False, report=problems.append)
+    one_image = cv2.imread(str(samples[0].image)).nbytes
+    assert ds.cache_images(max_bytes=one_image) == 1
+    assert len(problems) == 1 and problems[0].startswith("image cache stopped at 1/5 images")
+    with pytest.raises(ValueError, match="read-only"):
+        ds._cache[0][0, 0] = 0
+
+
+def test_cache_reports_an_unreadable_image_once(samples: list[Sample]) -> None:
+    samples[3].image.write_bytes(b"\x89PNG truncated")
+    problems: list[str] = []
+    ds = YoloDataset(samples, 64, augment=False, report=problems.append)
+    assert ds.cache_images() == 4
+    _, _, path, _ = ds[3]
+    assert path == str(samples[4].image)
+    assert problems == [f"{samples[3].image}: cannot read image (missing or corrupt); skipped"]

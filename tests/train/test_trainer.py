@@ -19,18 +19,8 @@ def data_yaml(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def config(data_yaml: Path, out: Path, **kw) -> TrainConfig:
-    return TrainConfig(
-        cfg="yolov5n-mobilenetv2",
-        data=str(data_yaml),
-        epochs=2,
-        imgsz=64,
-        batch=8,
-        workers=0,
-        out=str(out),
-        optimizer="AdamW",
-        lr0=0.002,
-        **kw,
-    )
+    settings = dict(epochs=2, imgsz=64, batch=8, workers=0, optimizer="AdamW", lr0=0.002)
+    return TrainConfig(cfg="yolov5n-mobilenetv2", data=str(data_yaml), out=str(out), **{**settings, **kw})
 
 
 def test_interrupt_then_resume(data_yaml: Path, tmp_path: Path) -> None:
@@ -55,3 +45,12 @@ def test_interrupt_then_resume(data_yaml: Path, tmp_path: Path) -> None:
     assert all(torch.isfinite(v).all() for v in best.state_dict.values() if v.is_floating_point())
     with pytest.raises(TrainingError, match="already finished"):
         train(config(data_yaml, tmp_path, resume=str(result.last)), log=lambda m: None)
+
+
+def test_cached_images_in_a_worker_process(data_yaml: Path, tmp_path: Path) -> None:
+    lines: list[str] = []
+    result = train(config(data_yaml, tmp_path, epochs=1, workers=1, cache=True), log=lines.append)
+    assert "cached 16/16 training images in memory" in lines
+    weights = load_checkpoint(result.last).state_dict
+    assert all(v.is_contiguous() for v in weights.values())  # trained channels-last, saved plain
+    assert all(torch.isfinite(v).all() for v in weights.values() if v.is_floating_point())
