@@ -32,6 +32,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
     p.add_argument("--mosaic", type=float, default=d.mosaic, help="mosaic probability (0 to switch it off)")
     p.add_argument(
+        "--scale", type=float, default=d.scale, help="scale augmentation: random gain in [1 - s, 1 + s]"
+    )
+    p.add_argument(
         "--cache",
         action="store_true",
         help="decode the training images once and keep them in memory (up to half the free memory)",
@@ -54,10 +57,14 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(
         **{k: getattr(args, k) for k in TrainConfig.__dataclass_fields__ if hasattr(args, k)}
     )
-    if config.imgsz % 32:
-        from edgeyolo.errors import EdgeYoloError
+    from edgeyolo.errors import EdgeYoloError
 
+    if config.imgsz % 32:
         raise EdgeYoloError(f"--imgsz {config.imgsz} must be a multiple of 32")
+    if not 0.0 <= config.mosaic <= 1.0:
+        raise EdgeYoloError(f"--mosaic is a probability in [0, 1], got {config.mosaic}")
+    if not 0.0 <= config.scale < 1.0:
+        raise EdgeYoloError(f"--scale must be in [0, 1) (the gain is 1 ± scale), got {config.scale}")
     result = train(config)
     summary = {
         "best": str(result.best),

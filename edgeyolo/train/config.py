@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass
 class TrainConfig:
-    cfg: str = "yolov5n-mobilenetv2"
+    cfg: str = "yolov5s-mobilenetv2"  # the shipped model's architecture
     data: str = "data.yaml"
     epochs: int = 30
     imgsz: int = 320
@@ -24,6 +24,7 @@ class TrainConfig:
     warmup_epochs: float = 3.0
     label_smoothing: float = 0.0
     mosaic: float = 1.0  # probability of a mosaic; 0 for the final fine-tuning epochs
+    scale: float = 0.5  # scale augmentation: random gain in [1 - scale, 1 + scale]
     val_every: int = 1
     cache: bool = False  # keep decoded training images in memory
     seed: int = 0

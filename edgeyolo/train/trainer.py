@@ -63,7 +63,7 @@ def train(config: TrainConfig, log=print) -> TrainResult:
         train_samples,
         config.imgsz,
         augment=True,
-        hyp=AugmentConfig(mosaic=config.mosaic),
+        hyp=AugmentConfig(mosaic=config.mosaic, scale=config.scale),
         seed=config.seed,
         report=report,
     )
