@@ -6,9 +6,7 @@ import os
 from importlib import resources
 from pathlib import Path
 
-DEFAULT_CFG = "yolov5n-mobilenetv2"
-DEFAULT_IMGSZ = 640
-SHIPPED_NAME = "shapes-yolov5n-mobilenetv2"
+SHIPPED_NAME = "shapes-yolov5s-mobilenetv2"
 
 
 def cache_root() -> Path:

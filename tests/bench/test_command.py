@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from edgeyolo.cli import main
-from edgeyolo.defaults import shipped_onnx
+from edgeyolo.defaults import SHIPPED_NAME, shipped_onnx
 from tests.conftest import run_without_torch
 
 ONNX = str(shipped_onnx())
@@ -23,7 +23,7 @@ def test_reports_on_the_shipped_onnx(tmp_path: Path, capsys: pytest.CaptureFixtu
     j, c, m = tmp_path / "b.json", tmp_path / "b.csv", tmp_path / "b.md"
     assert main(["bench", "--model", ONNX, *QUICK, "--json", str(j), "--csv", str(c), "--md", str(m)]) == 0
     table = capsys.readouterr().out
-    assert "e2e median" in table and "shapes-yolov5n-mobilenetv2.onnx" in table
+    assert "e2e median" in table and f"{SHIPPED_NAME}.onnx" in table
 
     doc = json.loads(j.read_text())
     assert doc["schema"] == "edgeyolo.bench/1"
@@ -32,7 +32,7 @@ def test_reports_on_the_shipped_onnx(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert env["cpu"]["model"] and env["libraries"]["onnxruntime"]
     assert env["memory"]["peak_rss_mb"] > 0
     (model,) = doc["models"]
-    assert model["backend"] == "onnxruntime" and model["imgsz"] == [256, 256]
+    assert model["backend"] == "onnxruntime" and model["imgsz"] == [320, 320]
     assert set(model["stages_ms"]) == STAGES
     for stage in STAGES:
         s = model["stages_ms"][stage]
@@ -98,8 +98,8 @@ def test_gpu_refused_without_gpu(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_exported_model_at_other_size_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["bench", "--model", ONNX, "--imgsz", "320", *QUICK]) != 0
-    assert "exported for 256,256" in capsys.readouterr().err
+    assert main(["bench", "--model", ONNX, "--imgsz", "256", *QUICK]) != 0
+    assert "exported for 320,320" in capsys.readouterr().err
 
 
 def test_bench_without_torch(tmp_path: Path) -> None:

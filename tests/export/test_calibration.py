@@ -175,12 +175,12 @@ def test_an_unreadable_image_is_named_when_reached(dataset: Path, tmp_path: Path
 def test_tensors_are_exactly_the_runtime_preprocessing(dataset: Path) -> None:
     calib = find_calibration_images(dataset, 20, _quiet([]))
     with Detector(shipped_onnx()) as det:
-        assert det.contract.imgsz == (256, 256)
+        assert det.contract.imgsz == (320, 320)
         tensors = list(calib.tensors(lambda f: det.preprocess(f)[0]))
         assert len(tensors) == 20
         for path, x in zip(calib.images, tensors, strict=True):
             expected, _ = det.preprocess(cv2.imread(str(path)))
-            assert x.shape == (1, 3, 256, 256) and x.dtype == np.float32
+            assert x.shape == (1, 3, 320, 320) and x.dtype == np.float32
             np.testing.assert_array_equal(x, expected)
         assert not np.array_equal(tensors[0], tensors[1])
 
