@@ -200,7 +200,7 @@ def test_the_key_changes_with_the_model_the_preprocessing_and_the_method(dataset
     base = calib.key(SHA, contract, "minmax")
     variants = {
         "onnx sha": calib.key(sha256_file(shipped_onnx()), contract, "minmax"),
-        "imgsz": calib.key(SHA, dataclasses.replace(contract, imgsz=(320, 320)), "minmax"),
+        "imgsz": calib.key(SHA, dataclasses.replace(contract, imgsz=(416, 416)), "minmax"),
         "input": calib.key(SHA, dataclasses.replace(contract, input="uint8-nhwc-bgr"), "minmax"),
         "pad": calib.key(SHA, dataclasses.replace(contract, letterbox=Letterbox(pad_value=0)), "minmax"),
         "method": calib.key(SHA, contract, "entropy"),
