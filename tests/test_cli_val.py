@@ -47,6 +47,18 @@ def test_table_output(setup, capsys) -> None:
     assert out[-1].startswith("Speed per image:")
 
 
+def test_side_by_side_columns_align_for_long_model_paths(setup, tmp_path: Path, capsys) -> None:
+    pt, data = setup
+    long_copy = tmp_path / ("a-model-with-a-rather-long-descriptive-file-name" * 2 + ".pt")
+    long_copy.write_bytes(pt.read_bytes())
+    assert main(["val", "--model", str(pt), str(long_copy), "--data", str(data), "--imgsz", "64"]) == 0
+    header, *rows = capsys.readouterr().out.splitlines()[-3:]
+    assert header.split() == ["model", "mAP50-95", "mAP50", "infer", "ms"]
+    assert [row.split()[0] for row in rows] == [str(pt), str(long_copy)]
+    assert len({len(header), *(len(row) for row in rows)}) == 1
+    assert rows[0].split()[1:3] == rows[1].split()[1:3]
+
+
 def test_class_count_mismatch_exits_2(setup, tmp_path: Path, capsys) -> None:
     pt, _ = setup
     three = make_dataset(tmp_path, ["a", "b", "c"])

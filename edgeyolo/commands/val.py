@@ -73,10 +73,11 @@ def run(args: argparse.Namespace) -> int:
 
 def side_by_side(results: list) -> str:
     """One row per model: mAP50-95, mAP50 and the median inference time, for comparing formats."""
-    lines = [f"{'model':<48}{'mAP50-95':>10}{'mAP50':>10}{'infer ms':>10}"]
+    width = max(len("model"), *(len(model) for model, _ in results)) + 2
+    lines = [f"{'model':<{width}}{'mAP50-95':>10}{'mAP50':>10}{'infer ms':>10}"]
     for model, r in results:
         infer = r.times_ms.get("inference", {}).get("median", float("nan"))
-        lines.append(f"{model:<48}{r.map50_95:>10.4f}{r.map50:>10.4f}{infer:>10.2f}")
+        lines.append(f"{model:<{width}}{r.map50_95:>10.4f}{r.map50:>10.4f}{infer:>10.2f}")
     return "\n".join(lines)
 
 
