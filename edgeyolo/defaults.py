@@ -7,6 +7,9 @@ from importlib import resources
 from pathlib import Path
 
 SHIPPED_NAME = "shapes-yolov5s-mobilenetv2"
+# The synthetic data the shipped model was trained on: `edgeyolo data synth --seed 0 --imgsz 256`.
+SHIPPED_TRAINING_SEED = 0
+SHIPPED_TRAINING_IMGSZ = 256
 
 
 def cache_root() -> Path:

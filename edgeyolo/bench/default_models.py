@@ -150,14 +150,16 @@ def _openvino(ctx: BenchContext) -> BenchModel | None:
 
 
 def _calibration(ctx: BenchContext):
-    """The shipped model's calibration images: its training distribution (synthetic shapes, seed 0),
-    generated once into the cache."""
+    """The shipped model's calibration images: its training distribution (synthetic shapes made with
+    the seed and size of its training set), generated once into the cache."""
     from edgeyolo.data.synth import generate
+    from edgeyolo.defaults import SHIPPED_TRAINING_IMGSZ, SHIPPED_TRAINING_SEED
     from edgeyolo.export.calibration import find_calibration_images
 
-    root = ctx.cache / "calibration-shapes-seed0"
+    seed, size = SHIPPED_TRAINING_SEED, SHIPPED_TRAINING_IMGSZ
+    root = ctx.cache / f"calibration-shapes-seed{seed}-{size}"
     if not (root / "data.yaml").is_file():
-        generate(root, {"train": 300}, seed=0, imgsz=max(ctx.shipped_imgsz()), overwrite=True)
+        generate(root, {"train": 300}, seed=seed, imgsz=size, overwrite=True)
     return find_calibration_images(root / "data.yaml", 300)
 
 

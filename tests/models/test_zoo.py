@@ -31,6 +31,13 @@ DOCUMENTED_ROWS = [
     ("yolov4-mobilenetv3-large", 4, 17, 7_544_832),  # SPPCSP [960, 512, 1]
 ]
 
+# Our own scaled variants of seed 004, with the counts the README's model table prints.
+SCALED_PARAMS = {
+    ("yolov5n-mobilenetv2", 80): 378_061,
+    ("yolov5s-mobilenetv2", 80): 1_354_653,
+    ("yolov5s-mobilenetv2", 5): 1_253_178,  # the shipped model
+}
+
 ALL_CONFIGS = available_configs()
 
 
@@ -41,6 +48,8 @@ def n_params(model: torch.nn.Module) -> int:
 def test_every_config_is_shipped() -> None:
     expected = {
         "yolov5-mobilenetv2",
+        "yolov5n-mobilenetv2",
+        "yolov5s-mobilenetv2",
         "yolov5-mobilenetv4-conv-small",
         "yolov5-mobilenetv4-conv-medium",
         "yolov5-mobilenetv4-conv-large",
@@ -58,6 +67,11 @@ def test_every_config_is_shipped() -> None:
 @pytest.mark.parametrize(("name", "nc"), list(DOCUMENTED_PARAMS))
 def test_documented_parameter_count(name: str, nc: int) -> None:
     assert n_params(create_model(name, nc=nc)) == DOCUMENTED_PARAMS[(name, nc)]
+
+
+@pytest.mark.parametrize(("name", "nc"), list(SCALED_PARAMS))
+def test_scaled_variant_parameter_count(name: str, nc: int) -> None:
+    assert n_params(create_model(name, nc=nc)) == SCALED_PARAMS[(name, nc)]
 
 
 @pytest.mark.parametrize(("name", "nc", "index", "params"), DOCUMENTED_ROWS)

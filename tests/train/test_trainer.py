@@ -47,10 +47,10 @@ def test_interrupt_then_resume(data_yaml: Path, tmp_path: Path) -> None:
         train(config(data_yaml, tmp_path, resume=str(result.last)), log=lambda m: None)
 
 
-def test_cached_images_in_a_worker_process(data_yaml: Path, tmp_path: Path) -> None:
+def test_a_cached_run_with_a_worker_process_saves_plain_finite_weights(data_yaml: Path, tmp_path: Path) -> None:
     lines: list[str] = []
     result = train(config(data_yaml, tmp_path, epochs=1, workers=1, cache=True), log=lines.append)
     assert "cached 16/16 training images in memory" in lines
     weights = load_checkpoint(result.last).state_dict
-    assert all(v.is_contiguous() for v in weights.values())  # trained channels-last, saved plain
+    assert all(v.is_contiguous() for v in weights.values())  # channels-last in training, plain on disk
     assert all(torch.isfinite(v).all() for v in weights.values() if v.is_floating_point())
