@@ -12,14 +12,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     d = TrainConfig()
     p = sub.add_parser("train", help="train a model on a YOLO-format dataset (data.yaml)")
     p.add_argument("--cfg", default=d.cfg, help="model config name or YAML path")
-    p.add_argument("--data", required=True, help="data.yaml")
+    p.add_argument("--data", help="data.yaml (not needed with --resume, which continues on its own data)")
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--imgsz", type=int, default=d.imgsz, help="square training size (a multiple of 32)")
     p.add_argument("--batch", type=int, default=d.batch)
     p.add_argument("--workers", type=int, default=d.workers, help="data-loading processes")
     p.add_argument("--weights", help="checkpoint to fine-tune from (matching tensors are transferred)")
     p.add_argument("--resume", metavar="LAST_PT", help="continue an interrupted run from its last.pt")
-    p.add_argument("--out", default=d.out, help="folder for best.pt and last.pt")
+    p.add_argument(
+        "--out", help="folder for best.pt and last.pt (default: runs/train; with --resume, its folder)"
+    )
     p.add_argument("--optimizer", choices=["SGD", "AdamW"], default=d.optimizer)
     p.add_argument("--lr0", type=float, default=d.lr0, help="initial learning rate")
     p.add_argument("--lrf", type=float, default=d.lrf, help="final learning rate as a fraction of lr0")
@@ -48,24 +50,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edgeyolo.errors import require
+    from edgeyolo.errors import EdgeYoloError, require
 
     require("torch", "export", "`edgeyolo train`")
     from edgeyolo.train.config import TrainConfig
     from edgeyolo.train.trainer import train
 
-    config = TrainConfig(
-        **{k: getattr(args, k) for k in TrainConfig.__dataclass_fields__ if hasattr(args, k)}
-    )
-    from edgeyolo.errors import EdgeYoloError
-
-    if config.imgsz % 32:
-        raise EdgeYoloError(f"--imgsz {config.imgsz} must be a multiple of 32")
-    if not 0.0 <= config.mosaic <= 1.0:
-        raise EdgeYoloError(f"--mosaic is a probability in [0, 1], got {config.mosaic}")
-    if not 0.0 <= config.scale < 1.0:
-        raise EdgeYoloError(f"--scale must be in [0, 1) (the gain is 1 ± scale), got {config.scale}")
-    result = train(config)
+    if not (args.data or args.resume):
+        raise EdgeYoloError("--data is required (or --resume LAST_PT, which continues on its own data)")
+    settings = {
+        k: getattr(args, k) for k in TrainConfig.__dataclass_fields__ if getattr(args, k, None) is not None
+    }
+    result = train(TrainConfig(**settings))  # TrainConfig refuses impossible settings first
     summary = {
         "best": str(result.best),
         "last": str(result.last),

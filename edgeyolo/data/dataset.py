@@ -9,7 +9,8 @@ integer keys (direct indexing, or a loader whose workers are created after the c
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -68,7 +69,7 @@ class YoloDataset(Dataset):
     normalised to the output image, image path, info). Without `augment`, the image is letterboxed
     exactly as the runtime does and info holds `orig_shape` (h, w), `ratio` and `pad` (left, top);
     with it, info holds `orig_shape` only. An unreadable image is reported once and replaced by the
-    next readable one. With `cache`, decoded images are kept in memory (see `cache_images`)."""
+    next readable one. After `cache_images()`, decoded images are served from memory."""
 
     def __init__(
         self,
@@ -91,13 +92,14 @@ class YoloDataset(Dataset):
         self._bad: set[int] = set()
         self._cache: dict[int, np.ndarray] = {}
 
-    def cache_images(self, max_bytes: int | None = None) -> int:
+    def cache_images(self, max_bytes: int | None = None, copies: int = 1) -> int:
         """Decode every image once and keep it in memory, so epochs skip image decoding (the dominant cost
-        of an item). Stops, with a report, before holding more than `max_bytes` (default: half of the
-        memory available now). Returns the number of images cached. Call before creating the loader's
-        worker processes so they inherit the cache."""
-        budget = _available_memory() // 2 if max_bytes is None else max_bytes
-        held = 0
+        of an item). Stops, with a report, before holding more than `max_bytes` in all (default: half of
+        the memory available now, shared by `copies` processes that will each hold the cache: 1 when
+        loader workers are forked, workers + 1 when they are spawned). Returns the number of images
+        cached. Call before creating the loader's worker processes so they inherit the cache."""
+        budget = _available_memory() // 2 // max(1, copies) if max_bytes is None else max_bytes
+        held = sum(img.nbytes for img in self._cache.values())
         for i, sample in enumerate(self.samples):
             if i in self._bad or i in self._cache:
                 continue
@@ -109,7 +111,7 @@ class YoloDataset(Dataset):
             if held + img.nbytes > budget:
                 self.report(
                     f"image cache stopped at {len(self._cache)}/{len(self.samples)} images: "
-                    f"{budget / 2**30:.1f} GiB reached; the rest are read from disk each time"
+                    f"{_size(budget)} reached; the rest are read from disk each time"
                 )
                 break
             img.setflags(write=False)  # augmentations must copy, never paint over the cached image
@@ -203,20 +205,22 @@ class EpochSampler(Sampler[tuple[int, int]]):
     sees the same order as an uninterrupted one."""
 
     def __init__(self, n: int, seed: int = 0, shuffle: bool = True) -> None:
-        self.n, self.seed, self.shuffle, self.epoch = int(n), int(seed), shuffle, 0
+        self.n, self.seed, self.shuffle, self.epoch = int(n), int(seed), bool(shuffle), 0
 
     def set_epoch(self, epoch: int) -> None:
+        """Shuffle and tag the next iteration as `epoch`."""
         self.epoch = int(epoch)
 
     def __len__(self) -> int:
         return self.n
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        epoch = self.epoch  # fixed when iteration starts, whatever set_epoch does meanwhile
         if self.shuffle:
-            order = np.random.default_rng([self.seed, self.epoch]).permutation(self.n)
+            order = np.random.default_rng([self.seed, epoch]).permutation(self.n)
         else:
             order = np.arange(self.n)
-        return ((self.epoch, int(i)) for i in order)
+        return ((epoch, int(i)) for i in order)
 
 
 def collate(
@@ -237,15 +241,42 @@ def _imread(path: str) -> np.ndarray | None:
 
 
 def _available_memory() -> int:
-    """Bytes of memory available to new allocations (MemAvailable on Linux; else 4 GiB assumed)."""
+    """Bytes this process can still allocate: MemAvailable on Linux, lowered to what the cgroup (a
+    container's memory limit) leaves; 4 GiB assumed where neither can be read."""
+    free = [
+        _read_meminfo_available(),
+        _cgroup_room("memory.max", "memory.current"),  # cgroup v2
+        _cgroup_room("memory/memory.limit_in_bytes", "memory/memory.usage_in_bytes"),  # cgroup v1
+    ]
+    known = [b for b in free if b is not None]
+    return min(known) if known else 4 * 2**30
+
+
+def _read_meminfo_available() -> int | None:
     try:
         with open("/proc/meminfo", encoding="ascii") as f:
             for line in f:
                 if line.startswith("MemAvailable:"):
                     return int(line.split()[1]) * 1024
-    except OSError:
+    except (OSError, ValueError):
         pass
-    return 4 * 2**30
+    return None
+
+
+def _cgroup_room(limit_file: str, usage_file: str, root: Path = Path("/sys/fs/cgroup")) -> int | None:
+    """Limit minus usage of this process's memory cgroup, or None when unlimited or unreadable."""
+    try:
+        limit = (root / limit_file).read_text().strip()
+        usage = int((root / usage_file).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    if not limit.isdigit() or int(limit) >= 2**60:  # "max", or v1's "unlimited" sentinel
+        return None
+    return max(0, int(limit) - usage)
+
+
+def _size(n_bytes: int) -> str:
+    return f"{n_bytes / 2**30:.1f} GiB" if n_bytes >= 2**30 else f"{n_bytes / 2**20:.0f} MiB"
 
 
 def _warn(message: str) -> None:

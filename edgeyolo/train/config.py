@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from edgeyolo.errors import EdgeYoloError
+
+# Settings a resumed run takes from its checkpoint (the recipe); the rest (where to write, how many
+# loader processes, whether to cache) belong to the machine the run continues on.
+RECIPE_FIELDS = (
+    "cfg", "data", "epochs", "imgsz", "batch", "optimizer", "lr0", "lrf", "momentum", "weight_decay",
+    "warmup_epochs", "label_smoothing", "mosaic", "scale", "val_every", "seed",
+)  # fmt: skip
+
 
 @dataclass
 class TrainConfig:
@@ -15,7 +24,7 @@ class TrainConfig:
     workers: int = 2
     weights: str | None = None
     resume: str | None = None
-    out: str = "runs/train"
+    out: str | None = None  # default: runs/train, or the resumed last.pt's folder
     optimizer: str = "SGD"
     lr0: float = 0.01
     lrf: float = 0.01
@@ -29,3 +38,20 @@ class TrainConfig:
     cache: bool = False  # keep decoded training images in memory
     seed: int = 0
     trust_checkpoint: bool = False
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """Refuse settings that cannot work, before any data is read."""
+        if self.imgsz <= 0 or self.imgsz % 32:
+            raise EdgeYoloError(f"imgsz {self.imgsz} must be a positive multiple of 32")
+        if not 0.0 <= self.mosaic <= 1.0:
+            raise EdgeYoloError(f"mosaic is a probability in [0, 1], got {self.mosaic}")
+        if not 0.0 <= self.scale < 1.0:
+            raise EdgeYoloError(f"scale must be in [0, 1) (the gain is 1 ± scale), got {self.scale}")
+        for name in ("epochs", "batch", "val_every"):
+            if getattr(self, name) < 1:
+                raise EdgeYoloError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.workers < 0:
+            raise EdgeYoloError(f"workers must be 0 or more, got {self.workers}")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -13,9 +14,9 @@ from tqdm import tqdm
 
 from edgeyolo.data.formats import load_data_yaml, load_split
 from edgeyolo.errors import EdgeYoloError
-from edgeyolo.models.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
+from edgeyolo.models.checkpoint import Checkpoint, load_checkpoint, model_from_checkpoint, save_checkpoint
 from edgeyolo.models.yolo import DetectionModel, create_model
-from edgeyolo.train.config import TrainConfig
+from edgeyolo.train.config import RECIPE_FIELDS, TrainConfig
 from edgeyolo.train.ema import ModelEMA
 from edgeyolo.train.loss import LossWeights, YoloLoss
 from edgeyolo.train.schedule import WarmupCosine, build_optimizer
@@ -40,6 +41,7 @@ def train(config: TrainConfig, log=print) -> TrainResult:
     from edgeyolo.data.dataset import EpochSampler, YoloDataset, collate
     from edgeyolo.val import evaluate_torch_model
 
+    resumed = _restore_recipe(config) if config.resume else None
     torch.manual_seed(config.seed)
     spec = load_data_yaml(config.data)
     problems: set[str] = set()
@@ -51,11 +53,11 @@ def train(config: TrainConfig, log=print) -> TrainResult:
 
     train_samples = load_split(spec, "train", report)
     val_samples = load_split(spec, "val", report)
-    model, state = _initial_model(config, spec.names, log)
+    model, state = _initial_model(config, spec.names, resumed, log)
     model.names = list(spec.names)
     # NHWC: oneDNN's depthwise and 1x1 convolutions train about 1.8x faster on CPU this way
     model = model.to(memory_format=torch.channels_last)
-    out = Path(config.out)
+    out = Path(config.out or (Path(config.resume).parent if config.resume else "runs/train"))
     out.mkdir(parents=True, exist_ok=True)
     best_path, last_path = out / "best.pt", out / "last.pt"
 
@@ -68,7 +70,10 @@ def train(config: TrainConfig, log=print) -> TrainResult:
         report=report,
     )
     if config.cache:
-        log(f"cached {dataset.cache_images()}/{len(dataset)} training images in memory")
+        # forked workers share the parent's cache; spawned ones each receive a copy
+        shared = config.workers == 0 or multiprocessing.get_start_method() == "fork"
+        cached = dataset.cache_images(copies=1 if shared else config.workers + 1)
+        log(f"cached {cached}/{len(dataset)} training images in memory")
     sampler = EpochSampler(len(dataset), config.seed)
     loader = torch.utils.data.DataLoader(
         dataset,
@@ -182,15 +187,25 @@ def train(config: TrainConfig, log=print) -> TrainResult:
     )
 
 
-def _initial_model(config: TrainConfig, names: list[str], log) -> tuple[DetectionModel, dict]:
-    if config.resume:
-        ckpt = load_checkpoint(config.resume, trust=config.trust_checkpoint)
-        state = ckpt.meta.get("train")
-        if not state:
-            raise TrainingError(f"{config.resume} holds no training state (only last.pt can be resumed)")
-        for key in ("cfg", "data", "epochs", "imgsz", "batch", "optimizer", "lr0", "lrf", "seed"):
-            setattr(config, key, state["config"][key])  # a resumed run continues with its own settings
-        model = model_from_checkpoint(ckpt)
+def _restore_recipe(config: TrainConfig) -> Checkpoint:
+    """Load `config.resume` and put its recipe (data, schedule, augmentation...) back into `config`."""
+    ckpt = load_checkpoint(config.resume, trust=config.trust_checkpoint)
+    state = ckpt.meta.get("train")
+    if not state:
+        raise TrainingError(f"{config.resume} holds no training state (only last.pt can be resumed)")
+    saved = state["config"]
+    for key in RECIPE_FIELDS:
+        setattr(config, key, saved.get(key, getattr(config, key)))  # older checkpoints lack some keys
+    config.check()
+    return ckpt
+
+
+def _initial_model(
+    config: TrainConfig, names: list[str], resumed: Checkpoint | None, log
+) -> tuple[DetectionModel, dict]:
+    if resumed is not None:
+        state = resumed.meta["train"]
+        model = model_from_checkpoint(resumed)
         model.load_state_dict(state["model"])
         return model, state
     model = create_model(config.cfg, nc=len(names))

@@ -11,7 +11,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from edgeyolo.data.augment import AugmentConfig
-from edgeyolo.data.dataset import EpochSampler, YoloDataset, collate
+from edgeyolo.data.dataset import EpochSampler, YoloDataset, _available_memory, _cgroup_room, collate
 from edgeyolo.data.formats import Sample, load_data_yaml, load_split
 from edgeyolo.runtime.letterbox import letterbox
 
@@ -210,8 +210,20 @@ def test_cache_is_read_only_and_respects_its_budget(samples: list[Sample]) -> No
     one_image = cv2.imread(str(samples[0].image)).nbytes
     assert ds.cache_images(max_bytes=one_image) == 1
     assert len(problems) == 1 and problems[0].startswith("image cache stopped at 1/5 images")
+    assert "MiB reached" in problems[0]  # small budgets in MiB, not "0.0 GiB"
     with pytest.raises(ValueError, match="read-only"):
         ds._cache[0][0, 0] = 0
+    assert ds.cache_images(max_bytes=one_image) == 1  # what is already held counts against the budget
+
+
+def test_cgroup_room_is_limit_minus_usage(tmp_path: Path) -> None:
+    (tmp_path / "memory.max").write_text("1073741824\n")
+    (tmp_path / "memory.current").write_text("268435456\n")
+    assert _cgroup_room("memory.max", "memory.current", root=tmp_path) == 768 * 2**20
+    (tmp_path / "memory.max").write_text("max\n")
+    assert _cgroup_room("memory.max", "memory.current", root=tmp_path) is None
+    assert _cgroup_room("missing.max", "memory.current", root=tmp_path) is None
+    assert _available_memory() > 0
 
 
 def test_cache_reports_an_unreadable_image_once(samples: list[Sample]) -> None:
