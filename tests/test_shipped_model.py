@@ -39,6 +39,7 @@ def held_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return generate(tmp_path_factory.mktemp("heldout"), {"val": 300}, seed=1, imgsz=256)
 
 
+@pytest.mark.slow  # two models on 300 images; it is the acceptance check, so it runs by default
 def test_meets_the_accuracy_target_on_the_held_out_set(held_out: Path) -> None:
     onnx_result = evaluate_model(shipped_onnx(), held_out, progress=False)
     torch_result = evaluate_model(shipped_weights(), held_out, progress=False)
