@@ -14,8 +14,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgeyolo.bench.harness import BenchModel
-from edgeyolo.defaults import SHIPPED_NAME, cache_root, shipped_onnx, shipped_weights
+from edgeyolo.defaults import (
+    SHIPPED_NAME,
+    SHIPPED_TRAINING_IMGSZ,
+    SHIPPED_TRAINING_SEED,
+    cache_root,
+    shipped_onnx,
+    shipped_weights,
+)
 from edgeyolo.runtime.contract import sha256_file
+
+# Names the INT8 calibration set, so cached INT8 artifacts are redone when it changes.
+CALIBRATION_ID = f"shapes-seed{SHIPPED_TRAINING_SEED}-{SHIPPED_TRAINING_IMGSZ}"
 
 __all__ = ["FORMATS", "BenchContext", "cache_dir", "default_models", "importable"]
 
@@ -153,13 +163,13 @@ def _calibration(ctx: BenchContext):
     """The shipped model's calibration images: its training distribution (synthetic shapes made with
     the seed and size of its training set), generated once into the cache."""
     from edgeyolo.data.synth import generate
-    from edgeyolo.defaults import SHIPPED_TRAINING_IMGSZ, SHIPPED_TRAINING_SEED
     from edgeyolo.export.calibration import find_calibration_images
 
-    seed, size = SHIPPED_TRAINING_SEED, SHIPPED_TRAINING_IMGSZ
-    root = ctx.cache / f"calibration-shapes-seed{seed}-{size}"
+    root = ctx.cache / f"calibration-{CALIBRATION_ID}"
     if not (root / "data.yaml").is_file():
-        generate(root, {"train": 300}, seed=seed, imgsz=size, overwrite=True)
+        generate(
+            root, {"train": 300}, seed=SHIPPED_TRAINING_SEED, imgsz=SHIPPED_TRAINING_IMGSZ, overwrite=True
+        )
     return find_calibration_images(root / "data.yaml", 300)
 
 
@@ -193,7 +203,9 @@ def _onnx_int8(ctx: BenchContext) -> BenchModel | None:
         return None
     from edgeyolo.export.int8_onnx import quantize_onnx
 
-    path = _exported(ctx, "int8.onnx", lambda src, dst: quantize_onnx(src, dst, _calibration(ctx)))
+    path = _exported(
+        ctx, f"{CALIBRATION_ID}-int8.onnx", lambda src, dst: quantize_onnx(src, dst, _calibration(ctx))
+    )
     return None if path is None else BenchModel(path, "onnxruntime", "cpu", {}, "ONNX INT8 (onnxruntime)")
 
 
@@ -210,7 +222,8 @@ def _openvino_ir(precision: str) -> Maker:
             calib = _calibration(ctx) if precision == "int8" else None
             export_openvino(src, dst, contract, precision, calib)
 
-        path = _exported(ctx, f"openvino-{precision}", export)
+        tag = f"{CALIBRATION_ID}-openvino-int8" if precision == "int8" else f"openvino-{precision}"
+        path = _exported(ctx, tag, export)
         if path is None:
             return None
         # What the CPU computes in is stated, never left to OpenVINO's default (bf16 on CPUs that have it).
