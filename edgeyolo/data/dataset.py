@@ -100,13 +100,11 @@ class YoloDataset(Dataset):
         cached. Call before creating the loader's worker processes so they inherit the cache."""
         budget = _available_memory() // 2 // max(1, copies) if max_bytes is None else max_bytes
         held = sum(img.nbytes for img in self._cache.values())
-        for i, sample in enumerate(self.samples):
+        for i in range(len(self.samples)):
             if i in self._bad or i in self._cache:
                 continue
-            img = _imread(str(sample.image))
+            img = self._read(i)
             if img is None:
-                self._bad.add(i)
-                self.report(f"{sample.image}: cannot read image (missing or corrupt); skipped")
                 continue
             if held + img.nbytes > budget:
                 self.report(
@@ -138,14 +136,18 @@ class YoloDataset(Dataset):
             i = (index + step) % n
             if i in self._bad:
                 continue
-            if i in self._cache:
-                return i, self._cache[i]
-            img = _imread(str(self.samples[i].image))
+            img = self._cache[i] if i in self._cache else self._read(i)
             if img is not None:
                 return i, img
+        raise DatasetError("none of the dataset's images can be read")
+
+    def _read(self, i: int) -> np.ndarray | None:
+        """Decode image `i`; an unreadable one is reported once and marked bad."""
+        img = _imread(str(self.samples[i].image))
+        if img is None:
             self._bad.add(i)
             self.report(f"{self.samples[i].image}: cannot read image (missing or corrupt); skipped")
-        raise DatasetError("none of the dataset's images can be read")
+        return img
 
     def __getitem__(self, key: Key) -> tuple[torch.Tensor, torch.Tensor, str, dict]:
         epoch, index = key if isinstance(key, tuple) else (self.epoch, key)

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from edgeyolo.errors import EdgeYoloError
 
-# Settings a resumed run takes from its checkpoint (the recipe); the rest (where to write, how many
-# loader processes, whether to cache) belong to the machine the run continues on.
-RECIPE_FIELDS = (
-    "cfg", "data", "epochs", "imgsz", "batch", "optimizer", "lr0", "lrf", "momentum", "weight_decay",
-    "warmup_epochs", "label_smoothing", "mosaic", "scale", "val_every", "seed",
-)  # fmt: skip
+# Settings that belong to the machine a run continues on, not to its recipe: a resumed run takes every
+# other field back from its checkpoint, so a new recipe setting is restored without being listed here.
+MACHINE_FIELDS = frozenset({"workers", "cache", "out", "resume", "weights", "trust_checkpoint"})
 
 
 @dataclass
@@ -55,3 +52,8 @@ class TrainConfig:
                 raise EdgeYoloError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.workers < 0:
             raise EdgeYoloError(f"workers must be 0 or more, got {self.workers}")
+
+
+def recipe_fields() -> list[str]:
+    """The settings a resumed run restores from its checkpoint."""
+    return [f.name for f in fields(TrainConfig) if f.name not in MACHINE_FIELDS]

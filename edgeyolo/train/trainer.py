@@ -16,7 +16,7 @@ from edgeyolo.data.formats import load_data_yaml, load_split
 from edgeyolo.errors import EdgeYoloError
 from edgeyolo.models.checkpoint import Checkpoint, load_checkpoint, model_from_checkpoint, save_checkpoint
 from edgeyolo.models.yolo import DetectionModel, create_model
-from edgeyolo.train.config import RECIPE_FIELDS, TrainConfig
+from edgeyolo.train.config import TrainConfig, recipe_fields
 from edgeyolo.train.ema import ModelEMA
 from edgeyolo.train.loss import LossWeights, YoloLoss
 from edgeyolo.train.schedule import WarmupCosine, build_optimizer
@@ -194,7 +194,7 @@ def _restore_recipe(config: TrainConfig) -> Checkpoint:
     if not state:
         raise TrainingError(f"{config.resume} holds no training state (only last.pt can be resumed)")
     saved = state["config"]
-    for key in RECIPE_FIELDS:
+    for key in recipe_fields():
         setattr(config, key, saved.get(key, getattr(config, key)))  # older checkpoints lack some keys
     config.check()
     return ckpt
