@@ -99,7 +99,7 @@ def quantize_onnx(
     fp32_path: str | Path, out_path: str | Path, calib: CalibrationSet, options: Int8Options | None = None
 ) -> Int8Report:
     """Quantize a verified float32 edgeyolo ONNX file into a QDQ INT8 one (written atomically)."""
-    from edgeyolo.runtime.detector import Detector
+    from edgeyolo.runtime import Detector
 
     options = options or Int8Options()
     if options.quantizer not in QUANTIZERS:

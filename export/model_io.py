@@ -4,7 +4,7 @@ Reads the three artifact kinds edgeyolo writes (DESIGN.md §3):
 
 - ONNX (`.onnx`): contract from `metadata_props`, tensors from the graph.
 - TensorRT (`.engine` / `.plan`): contract, build record and tensors from the sidecar `<engine>.json`
-  (`edgeyolo.runtime.backends.tensorrt_sidecar`); tensors derived from the contract when it lists none
+  (read through `edgeyolo.runtime.artifact`); tensors derived from the contract when it lists none
   (the engine itself is only readable with TensorRT on a GPU).
 - OpenVINO IR (a directory holding `model.xml` + `model.bin`, or the `.xml`): contract from `rt_info`,
   tensors from the model's ports.
@@ -18,10 +18,20 @@ from pathlib import Path
 import numpy as np
 
 from edgeyolo.errors import EdgeYoloError, require
-from edgeyolo.runtime.contract import METADATA_KEY, Contract
+from edgeyolo.runtime.artifact import (
+    ArtifactError,
+    ArtifactKind,
+    artifact_kind,
+    openvino_contract,
+    openvino_xml,
+    output_names,
+    read_sidecar,
+    sidecar_path,
+)
+from edgeyolo.runtime.backends import BackendError
+from edgeyolo.runtime.contract import Contract, ContractError
 
 KINDS = ("onnxruntime", "tensorrt", "openvino")
-ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
 
 # ONNX TensorProto element types edgeyolo graphs use, as numpy dtype names.
 _ONNX_DTYPES = {1: "float32", 2: "uint8", 3: "int8", 6: "int32", 7: "int64", 9: "bool", 10: "float16"}
@@ -55,17 +65,13 @@ class ModelInfo:
 
 def model_kind(path: str | Path) -> str:
     """The kind of model at `path`: onnxruntime (.onnx), tensorrt (.engine/.plan) or openvino (IR)."""
-    path = Path(path)
-    if path.is_dir() or path.suffix.lower() == ".xml":
-        return "openvino"
-    if path.suffix.lower() == ".onnx":
-        return "onnxruntime"
-    if path.suffix.lower() in ENGINE_SUFFIXES:
-        return "tensorrt"
-    raise ModelIOError(
-        f"cannot tell what kind of model {path} is: expected .onnx, .engine/.plan, or an OpenVINO IR "
-        "(directory with model.xml, or the .xml)"
-    )
+    try:
+        kind = artifact_kind(path)
+    except ArtifactError as exc:
+        raise ModelIOError(str(exc)) from exc
+    if kind is ArtifactKind.CHECKPOINT:
+        raise ModelIOError(f"{path} is a checkpoint: export it first (edgeyolo export --weights {path})")
+    return kind.backend
 
 
 def inspect_model(path: str | Path, contract: Contract | None = None) -> ModelInfo:
@@ -107,9 +113,6 @@ def _inspect_onnx(path: Path) -> ModelInfo:
 
 
 def _inspect_engine(path: Path, contract: Contract | None) -> ModelInfo:
-    from edgeyolo.runtime.backends.base import BackendError
-    from edgeyolo.runtime.backends.tensorrt_sidecar import read_sidecar, sidecar_path
-
     side = sidecar_path(path)
     if not side.exists():
         if contract is None:
@@ -158,11 +161,6 @@ def _listed_specs(items, side: Path) -> tuple[TensorSpec, ...]:
         raise ModelIOError(f"{side}: malformed tensor list: {exc}") from exc
 
 
-def level_names(strides: tuple[int, ...]) -> list[str]:
-    """Names of the `raw` outputs: p3, p4, p5 for strides 8, 16, 32 (as `export.wrapper.output_names`)."""
-    return [f"p{s.bit_length() - 1}" for s in strides]
-
-
 def contract_tensors(contract: Contract, batch: int | None = None) -> tuple[tuple[TensorSpec, ...], ...]:
     """Inputs and outputs an edgeyolo export of `contract` has (batch None: dynamic or unknown)."""
     h, w = (None, None) if contract.dynamic_shape else contract.imgsz
@@ -176,7 +174,7 @@ def contract_tensors(contract: Contract, batch: int | None = None) -> tuple[tupl
     if contract.outputs == "raw":
         outputs = tuple(
             TensorSpec(name, float_io, (b, no, None if h is None else h // s, None if w is None else w // s))
-            for name, s in zip(level_names(contract.strides), contract.strides, strict=True)
+            for name, s in zip(output_names("raw", contract.strides), contract.strides, strict=True)
         )
     elif contract.outputs == "decoded":
         n = None if h is None else sum(contract.na * (h // s) * (w // s) for s in contract.strides)
@@ -190,20 +188,17 @@ def contract_tensors(contract: Contract, batch: int | None = None) -> tuple[tupl
 
 
 def _inspect_openvino(path: Path) -> ModelInfo:
-    xml = path / "model.xml" if path.is_dir() else path
+    xml = openvino_xml(path)
     bin_ = xml.with_suffix(".bin")
     for needed in (xml, bin_):
         if not needed.is_file():
             raise ModelIOError(f"OpenVINO IR {path} lacks {needed.name}")
     ov = require("openvino", "openvino", "reading an OpenVINO IR")
     model = ov.Core().read_model(str(xml))
-    contract = None
-    for keys in ([METADATA_KEY], ["framework", METADATA_KEY]):
-        if model.has_rt_info(keys):
-            contract = Contract.from_json(str(model.get_rt_info(keys).value))
-            break
-    if contract is None:
-        raise ModelIOError(f"{xml} has no {METADATA_KEY!r} rt_info; export it with edgeyolo export")
+    try:
+        contract = openvino_contract(model, xml)
+    except ContractError as exc:
+        raise ModelIOError(str(exc)) from exc
 
     def spec(port) -> TensorSpec:
         shape = tuple(d.get_length() if d.is_static else None for d in port.get_partial_shape())

@@ -23,10 +23,11 @@ from edgeyolo.errors import EdgeYoloError, FailedError, require
 from edgeyolo.export.metadata import write_metadata
 from edgeyolo.export.report import ExportReport, GraphStats
 from edgeyolo.export.verify import verify_onnx
-from edgeyolo.export.wrapper import ExportWrapper, fold_uint8_bgr_input, output_names
+from edgeyolo.export.wrapper import ExportWrapper, fold_uint8_bgr_input
 from edgeyolo.models.contract import build_contract
 from edgeyolo.models.fuse import fuse_model
 from edgeyolo.models.yolo import DetectionModel
+from edgeyolo.runtime.artifact import output_names
 from edgeyolo.runtime.contract import OUTPUT_MODES, Contract
 
 MIN_OPSET = 14  # HardSwish is opset 14; older opsets would need the Add/Clip/Div chain

@@ -94,7 +94,7 @@ def _convert(ov, path: str | Path):
 def _nncf_quantize(model, onnx_path: str | Path, calib: CalibrationSet):
     """NNCF PTQ on images preprocessed exactly as the runtime does, head in the ignored scope."""
     from edgeyolo.export.int8_onnx import nncf_quantize
-    from edgeyolo.runtime.detector import Detector
+    from edgeyolo.runtime import Detector
 
     ignored = openvino_head_nodes(model)
     with Detector(onnx_path, backend="onnxruntime") as reference:

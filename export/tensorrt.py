@@ -22,8 +22,12 @@ from edgeyolo.atomic import atomic_output
 from edgeyolo.errors import FailedError
 from edgeyolo.export.metadata import read_metadata, sha256_file, write_metadata
 from edgeyolo.export.onnx import ExportError
-from edgeyolo.export.verify import reference_nms
-from edgeyolo.runtime.backends.tensorrt_sidecar import (
+from edgeyolo.export.verify.compare import compare_outputs
+from edgeyolo.export.verify.matching import match_fraction
+from edgeyolo.export.verify.onnx import fixed_input, reference_nms, run_onnx
+from edgeyolo.export.verify.result import VerifyResult
+from edgeyolo.export.verify.tolerance import ENGINE_NMS_SHARE, ENGINE_VS_ONNX
+from edgeyolo.runtime.artifact import (
     EngineRecord,
     TensorRTEnv,
     rebuild_command,
@@ -33,9 +37,7 @@ from edgeyolo.runtime.contract import Contract
 
 TRT_PRECISIONS = ("fp32", "fp16", "int8")
 # Verification tolerance: max |engine - onnxruntime| relative to the output's scale max(1, max|ref|).
-TOLERANCE = {"fp32": 1e-3, "fp16": 1e-2}
 # Share of reference detections an `nms` engine must reproduce (near-ties may flip greedy choices).
-NMS_MATCH = {"fp32": 0.98, "fp16": 0.9}
 DEFAULT_MAX_BATCH = 8  # a dynamic-batch profile's default upper end
 PLUGIN_DOMAIN = "TRT"
 INSTALL = "pip install 'edgeyolo[tensorrt]' (on Jetson, TensorRT comes with JetPack)"
@@ -314,8 +316,8 @@ def build_engine(
     contract = contract or read_metadata(source)
     check_tensorrt_request(options, contract, source)
     trt = require_tensorrt()
-    from edgeyolo.runtime.backends.base import BackendError
-    from edgeyolo.runtime.backends.tensorrt_sidecar import probe_env
+    from edgeyolo.runtime import BackendError
+    from edgeyolo.runtime.artifact import probe_env
 
     try:
         env = probe_env(options.device)
@@ -400,10 +402,10 @@ def build_engine(
         report["file_bytes"] = tmp.stat().st_size
         if options.verify:
             result = verify_engine(tmp, onnx_path, record, batch=_verify_batch(source, options))
-            report.update(verified=result["ok"], verify_detail=result["detail"])
-            if not result["ok"]:
+            report.update(verified=result.ok, verify_detail=result.detail, verification=result.to_dict())
+            if not result.ok:
                 raise TensorRTVerificationError(
-                    f"{engine_path.name} does not match the ONNX: {result['detail']}"
+                    f"{engine_path.name} does not match the ONNX: {result.detail}"
                 )
         with atomic_output(sidecar_path(engine_path)) as side:
             side.write_text(record.to_json(), encoding="utf-8")
@@ -419,89 +421,37 @@ def _verify_batch(proto: onnx.ModelProto, options: TensorRTOptions) -> int:
 
 
 # -- verification ---------------------------------------------------------------------------------
-def compare_outputs(got: list[np.ndarray], ref: list[np.ndarray], precision: str) -> dict:
-    """Max error of engine outputs vs onnxruntime's, relative to the output scale, against the
-    precision's tolerance. INT8 is judged by mAP elsewhere, so it only needs finite, same-shape outputs."""
-    if len(got) != len(ref) or any(g.shape != r.shape for g, r in zip(got, ref, strict=False)):
-        shapes = [g.shape for g in got], [r.shape for r in ref]
-        return {
-            "ok": False,
-            "max_rel_error": math.inf,
-            "detail": f"output shapes differ (engine, onnx): {shapes}",
-        }
-    worst = 0.0
-    for g, r in zip(got, ref, strict=True):
-        g, r = g.astype(np.float32), r.astype(np.float32)
-        if not np.isfinite(g).all():
-            return {"ok": False, "max_rel_error": math.inf, "detail": "engine output holds non-finite values"}
-        if r.size:
-            worst = max(worst, float(np.abs(g - r).max()) / max(1.0, float(np.abs(r).max())))
-    if precision == "int8":
-        return {"ok": True, "max_rel_error": worst, "detail": f"{worst:.3g} of output scale (int8: see mAP)"}
-    tol = TOLERANCE[precision]
-    detail = f"max error {worst:.3g} of output scale (tolerance {tol:g})"
-    return {"ok": worst <= tol, "max_rel_error": worst, "detail": detail}
-
-
-def match_fraction(mine: np.ndarray, ref: np.ndarray, tol: float) -> float:
-    """Share of `ref` detections ([K, 6]) that `mine` reproduces: same class, score and coordinates
-    within `tol` of the box scale (each of `mine` used once). 1.0 when both are empty."""
-    if len(ref) == 0:
-        return 1.0 if len(mine) == 0 else 0.0
-    scale = max(1.0, float(np.abs(ref[:, :4]).max()))
-    used = np.zeros(len(mine), dtype=bool)
-    hits = 0
-    for row in ref:
-        if not len(mine):
-            break
-        ok = (
-            (mine[:, 5] == row[5])
-            & (np.abs(mine[:, :4] - row[:4]).max(1) <= tol * scale)
-            & (np.abs(mine[:, 4] - row[4]) <= tol)
-            & ~used
-        )
-        idx = np.nonzero(ok)[0]
-        if len(idx):
-            used[idx[0]] = True
-            hits += 1
-    return hits / max(len(ref), len(mine))
-
-
 def verify_engine(
     engine_path: str | Path, onnx_path: str | Path, record: EngineRecord, batch: int = 1, device: str = "cuda"
-) -> dict:
+) -> VerifyResult:
     """Run the engine and the source ONNX (onnxruntime, CPU) on one fixed input and compare:
-    raw/decoded outputs within the precision's tolerance; `nms` engines against the runtime's NMS on
-    the ONNX's decoded outputs. Needs TensorRT and a GPU. Returns {"ok", "detail", ...}."""
-    from edgeyolo.export.verify import fixed_input, run_onnx  # imports torch: keep it out of module import
-    from edgeyolo.runtime.backends.tensorrt_backend import TensorRTBackend
+    raw/decoded outputs within the precision's tolerance (INT8: finite and same shapes, its accuracy is
+    judged by mAP); `nms` engines against the runtime's NMS on the ONNX's decoded outputs. Needs TensorRT
+    and a GPU."""
+    from edgeyolo.runtime import load_backend
 
     onnx_contract = read_metadata(onnx.load(str(onnx_path), load_external_data=False))
     x = fixed_input(onnx_contract, batch)
     ref = run_onnx(onnx_path, x)
-    backend = TensorRTBackend(engine_path, device=device, record=record)
-    try:
+    with load_backend(engine_path, "tensorrt", device=device, record=record) as backend:
         if x.dtype != backend.input_dtype:
-            return {"ok": False, "detail": f"engine takes {backend.input_dtype}, the ONNX {x.dtype}"}
+            return VerifyResult(False, f"engine takes {backend.input_dtype}, the ONNX {x.dtype}")
         got = backend.infer(x)
-    finally:
-        backend.close()
     c = record.contract
     if c.outputs != "nms" or onnx_contract.outputs == "nms":
-        return compare_outputs(got, ref, record.precision)
+        return compare_outputs(got, ref, ENGINE_VS_ONNX.get(record.precision), "engine", "onnx")
     if record.precision == "int8":
-        return {"ok": True, "detail": "int8 nms engine: accuracy is checked by mAP"}
+        return VerifyResult(True, "int8 nms engine: accuracy is checked by mAP")
     expected = reference_nms(ref[0], c.nms_conf or 0.0, c.nms_iou or 0.45, c.max_det)
     dets, num = got[0], got[1]
     shares = [
-        match_fraction(dets[b, : int(num[b])].astype(np.float32), expected[b], TOLERANCE[record.precision])
+        match_fraction(
+            dets[b, : int(num[b])].astype(np.float32), expected[b], ENGINE_VS_ONNX[record.precision]
+        )
         for b in range(len(expected))
     ]
     worst = min(shares)
-    need = NMS_MATCH[record.precision]
+    need = ENGINE_NMS_SHARE[record.precision]
     counts = ", ".join(f"{int(n)}/{len(e)}" for n, e in zip(num, expected, strict=True))
-    return {
-        "ok": worst >= need,
-        "detail": f"{worst:.0%} of the runtime NMS detections reproduced "
-        f"(need {need:.0%}; engine/ref {counts})",
-    }
+    detail = f"{worst:.0%} of the runtime NMS detections reproduced (need {need:.0%}; engine/ref {counts})"
+    return VerifyResult(worst >= need, detail, metrics={"share": worst})

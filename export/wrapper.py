@@ -68,12 +68,3 @@ class ExportWrapper(nn.Module):
         if self.outputs == "decoded":
             return out
         return nms_outputs(out, self.conf, self.iou, self.max_det)
-
-
-def output_names(outputs: str, strides: list[int]) -> list[str]:
-    """ONNX output names of each layout (DESIGN.md §3)."""
-    if outputs == "raw":
-        return [f"p{s.bit_length() - 1}" for s in strides]
-    if outputs == "decoded":
-        return ["output"]
-    return ["detections", "num_dets"]

@@ -49,21 +49,27 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def check_weights_args(args: argparse.Namespace) -> str:
+    """The checkpoint the arguments name (default: the shipped trained model); refuses --nc with it."""
+    from edgeyolo.defaults import shipped_weights
+    from edgeyolo.errors import EdgeYoloError
+
+    if args.nc is not None:
+        raise EdgeYoloError("--nc cannot be combined with --weights: the checkpoint fixes the classes")
+    return str(args.weights or shipped_weights())
+
+
 def build_model(args: argparse.Namespace):
     """The model the common arguments describe (torch imported here, not at CLI start)."""
-    from edgeyolo.defaults import shipped_weights
-    from edgeyolo.errors import EdgeYoloError, require
+    from edgeyolo.errors import require
 
     require("torch", "export", f"`edgeyolo {args.command}`")
     from edgeyolo.config import load_config
     from edgeyolo.models.checkpoint import load_model
     from edgeyolo.models.yolo import create_model
 
-    if not args.weights and not args.cfg:
-        args.weights = str(shipped_weights())  # the shipped trained model is the default
-    if args.weights:
-        if args.nc is not None:
-            raise EdgeYoloError("--nc cannot be combined with --weights: the checkpoint fixes the classes")
+    if args.weights or not args.cfg:
+        weights = check_weights_args(args)
         cfg_text = load_config(args.cfg).text if args.cfg else None
-        return load_model(args.weights, trust=args.trust_checkpoint, cfg_text=cfg_text)
+        return load_model(weights, trust=args.trust_checkpoint, cfg_text=cfg_text)
     return create_model(args.cfg, nc=args.nc).eval()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
+import sys
 
-from edgeyolo.commands.common import add_model_args, parse_imgsz
+from edgeyolo.commands.common import add_model_args, build_model, check_weights_args, parse_imgsz
 
 FORMATS = ("onnx", "openvino", "trt", "triton", "deepstream")
 
@@ -80,10 +83,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--workspace", type=float, help="builder workspace in GB (default 4)")
     t.add_argument("--dla", type=int, help="DLA core to build for (Jetson)")
     t.add_argument("--timing-cache", help="TensorRT timing cache file (default: per GPU, in the user cache)")
+    t.add_argument(
+        "--no-timing-cache", dest="use_timing_cache", action="store_false", help="build without a timing cache"
+    )
     t.add_argument("--gpu", type=int, default=0, help="CUDA device index to build on")
+    t.add_argument("--trt-min-batch", type=int, help="dynamic batch: the profile's smallest batch (default 1)")
+    t.add_argument("--trt-max-batch", type=int, help="dynamic batch: the profile's largest (default max(8, --batch))")
+    t.add_argument("--trt-min-imgsz", type=parse_imgsz, help="dynamic shape: smallest h,w (default: largest stride)")
+    t.add_argument("--trt-max-imgsz", type=parse_imgsz, help="dynamic shape: largest h,w (default: --imgsz)")
 
     s = p.add_argument_group("Triton / DeepStream (--format triton|deepstream)")
-    s.add_argument("--model", help="an exported model (.onnx, .engine, IR dir) to serve instead of exporting")
+    s.add_argument(
+        "--model",
+        help="an exported model to start from instead of a checkpoint: any format to serve (triton, "
+        "deepstream), or an ONNX to quantize (--int8) or convert (--format openvino)",
+    )
     s.add_argument("--repo", help="Triton model repository folder (default: ./triton-models)")
     s.add_argument("--name", help="model name in the repository (default: the file's stem)")
     s.add_argument("--max-batch", type=int, default=8, help="Triton max_batch_size for dynamic-batch models")
@@ -93,7 +107,48 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edgeyolo.commands.export_flows import check_request, run_export
+    """Translate the arguments into an `ExportRequest`, call `edgeyolo.export.export`, print the result."""
+    from edgeyolo.export import ExportRequest, export
+    from edgeyolo.export.onnx import VerificationError
 
-    check_request(args)
-    return run_export(args)
+    fields = {f.name for f in dataclasses.fields(ExportRequest)}
+    request = ExportRequest(
+        **{k: v for k, v in vars(args).items() if k in fields and k not in ("cfg", "trust_checkpoint")}
+    )
+    source = _source(args, request)
+    log = _printer(args.json)
+    try:
+        result = export(source, request, log=log, warn=_warning)
+    except VerificationError as exc:
+        print(json.dumps(exc.report.to_dict(), default=str) if args.json else exc.report.format())
+        raise
+    print(json.dumps(result.record, default=str) if args.json else result.text)
+    return 0
+
+
+def _source(args: argparse.Namespace, request):
+    """An exported model (--model), a checkpoint path (--weights, default: the shipped one), or a model built
+    from --cfg with random weights."""
+    from edgeyolo.errors import EdgeYoloError
+
+    if args.model:
+        if args.weights or args.cfg or args.nc is not None:
+            raise EdgeYoloError("--model is an exported model to start from: leave out --weights, --cfg and --nc")
+        return args.model
+    if args.weights or not args.cfg:
+        request.cfg, request.trust_checkpoint = args.cfg, args.trust_checkpoint
+        return check_weights_args(args)
+    return build_model(args)
+
+
+def _warning(message: str) -> None:
+    print(f"edgeyolo export: warning: {message}", file=sys.stderr)
+
+
+def _printer(to_stderr: bool):
+    """Progress lines: to stdout, or to stderr when stdout carries the JSON result."""
+
+    def say(message: str) -> None:
+        print(message, file=sys.stderr if to_stderr else sys.stdout)
+
+    return say

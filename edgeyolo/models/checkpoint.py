@@ -139,4 +139,12 @@ def model_from_checkpoint(ckpt: Checkpoint, cfg_text: str | None = None) -> Dete
 
 def load_model(path: str | Path, trust: bool = False, cfg_text: str | None = None) -> DetectionModel:
     """Load a checkpoint and return its model in eval mode."""
-    return model_from_checkpoint(load_checkpoint(path, trust=trust), cfg_text).eval()
+    return load_model_and_checkpoint(path, trust, cfg_text)[0]
+
+
+def load_model_and_checkpoint(
+    path: str | Path, trust: bool = False, cfg_text: str | None = None
+) -> tuple[DetectionModel, Checkpoint]:
+    """Read a checkpoint once: its model in eval mode and the checkpoint (image size, names, meta)."""
+    ckpt = load_checkpoint(path, trust=trust)
+    return model_from_checkpoint(ckpt, cfg_text).eval(), ckpt

@@ -1,6 +1,6 @@
 """OpenVINO backend: reads an IR (directory or .xml) or the ONNX file directly.
 
-`infer` uses one infer request per thread (latency); `infer_many` keeps an async queue of requests busy
+`infer` uses one infer request per thread (latency)
 (throughput, with `performance_hint="THROUGHPUT"`).
 """
 
@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 
 from edgeyolo.runtime.backends.base import Backend, BackendError, require_library
-from edgeyolo.runtime.contract import METADATA_KEY, Contract, ContractError
 
 # What the runtime asks OpenVINO to compute in, by model precision. Stated explicitly: left alone,
 # OpenVINO silently runs bf16 on CPUs that support it.
@@ -41,7 +40,9 @@ class OpenVINOBackend(Backend):
             model = core.read_model(str(path))
         except Exception as exc:  # OpenVINO raises RuntimeError subclasses of its own
             raise BackendError(f"OpenVINO cannot read {path}: {str(exc).strip().splitlines()[0]}") from exc
-        self.contract = _read_contract(model, path)
+        from edgeyolo.runtime.artifact import openvino_contract
+
+        self.contract = openvino_contract(model, path)
         device = {"cpu": "CPU", "gpu": "GPU", "npu": "NPU", "auto": "AUTO"}.get(device.lower(), device)
         hint = precision or _PRECISION_HINT[self.contract.precision]
         config = {"PERFORMANCE_HINT": performance_hint}
@@ -80,34 +81,6 @@ class OpenVINOBackend(Backend):
         request.infer({0: inputs})
         return [request.get_output_tensor(i).data.copy() for i in range(len(self.compiled.outputs))]
 
-    def infer_many(self, inputs: list[np.ndarray]) -> list[list[np.ndarray]]:
-        """Run several inputs through an async queue of infer requests; results in input order."""
-        ov = require_library("openvino", "openvino", "OpenVINO")
-        results: list[list[np.ndarray] | None] = [None] * len(inputs)
-
-        def done(request, index: int) -> None:
-            results[index] = [
-                request.get_output_tensor(i).data.copy() for i in range(len(self.compiled.outputs))
-            ]
-
-        queue = ov.AsyncInferQueue(
-            self.compiled, self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")
-        )
-        queue.set_callback(done)
-        for index, x in enumerate(inputs):
-            queue.start_async({0: x}, index)
-        queue.wait_all()
-        return results  # type: ignore[return-value]
-
     def close(self) -> None:
         self.compiled = None
         self._local = threading.local()
-
-
-def _read_contract(model, path: str | Path) -> Contract:
-    # The IR's own record first: convert_model also copies the source ONNX's metadata_props (the float
-    # model's contract) into rt_info["framework"], which must not override an FP16/INT8 IR's precision.
-    for keys in ([METADATA_KEY], ["framework", METADATA_KEY]):  # IR rt_info, or ONNX metadata_props
-        if model.has_rt_info(keys):
-            return Contract.from_json(str(model.get_rt_info(keys).value))
-    raise ContractError(f"{path} carries no {METADATA_KEY!r} metadata: export it with `edgeyolo export`")

@@ -171,7 +171,7 @@ def test_half_export_verifies_at_fp16_tolerance(tmp_path: Path) -> None:
 
 
 def test_failed_verification_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(verify.TOLERANCE, "fp32", 0.0)  # demand bit-exactness, which fusion cannot give
+    monkeypatch.setitem(verify.EXPORT_VS_TORCH, "fp32", 0.0)  # demand bit-exactness, which fusion cannot give
     path = tmp_path / "m.onnx"
     with pytest.raises(VerificationError, match="does not match PyTorch"):
         export_onnx(

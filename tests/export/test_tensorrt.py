@@ -23,14 +23,18 @@ from edgeyolo.export.tensorrt import (
     add_efficient_nms,
     build_engine,
     check_tensorrt_request,
-    compare_outputs,
     default_timing_cache,
-    match_fraction,
     profile_shapes,
     qdq_node_count,
-    reference_nms,
 )
-from edgeyolo.export.verify import fixed_input, run_onnx
+from edgeyolo.export.verify import (
+    ENGINE_VS_ONNX,
+    compare_outputs,
+    fixed_input,
+    match_fraction,
+    reference_nms,
+    run_onnx,
+)
 from edgeyolo.models.fuse import randomize_batchnorm
 from edgeyolo.models.yolo import create_model
 from edgeyolo.runtime.backends.tensorrt_sidecar import TensorRTEnv, read_sidecar, sidecar_path
@@ -313,15 +317,15 @@ def test_post_nms_part_gives_the_nms_layout(decoded) -> None:
 # -- verification helpers -------------------------------------------------------------------------
 def test_compare_outputs_tolerances() -> None:
     ref = [np.linspace(-10, 10, 60, dtype=np.float32).reshape(1, 3, 20)]
-    assert compare_outputs([ref[0] + 5e-3], ref, "fp32")["ok"]
-    assert not compare_outputs([ref[0] + 2e-2], ref, "fp32")["ok"]
-    assert compare_outputs([ref[0] + 5e-2], ref, "fp16")["ok"]  # 0.05 of scale 10
-    assert not compare_outputs([ref[0] + 0.2], ref, "fp16")["ok"]
-    assert compare_outputs([ref[0] + 0.5], ref, "int8")["ok"]  # judged by mAP instead
+    assert compare_outputs([ref[0] + 5e-3], ref, ENGINE_VS_ONNX["fp32"]).ok
+    assert not compare_outputs([ref[0] + 2e-2], ref, ENGINE_VS_ONNX["fp32"]).ok
+    assert compare_outputs([ref[0] + 5e-2], ref, ENGINE_VS_ONNX["fp16"]).ok  # 0.05 of scale 10
+    assert not compare_outputs([ref[0] + 0.2], ref, ENGINE_VS_ONNX["fp16"]).ok
+    assert compare_outputs([ref[0] + 0.5], ref, None).ok  # judged by mAP instead
     bad = ref[0].copy()
     bad[0, 0, 0] = np.nan
-    assert "non-finite" in compare_outputs([bad], ref, "int8")["detail"]
-    assert "shapes differ" in compare_outputs([ref[0][:, :2]], ref, "fp32")["detail"]
+    assert "non-finite" in compare_outputs([bad], ref, None).detail
+    assert "shapes differ" in compare_outputs([ref[0][:, :2]], ref, ENGINE_VS_ONNX["fp32"]).detail
 
 
 def test_match_fraction() -> None:
@@ -390,7 +394,7 @@ def test_build_verify_and_run_engine(decoded, precision: str, tmp_path: Path) ->
         x = fixed_input(contract, batch=3)
         got = backend.infer(x)
         ref = run_onnx(path, x)
-        assert compare_outputs(got, ref, precision)["ok"]
+        assert compare_outputs(got, ref, ENGINE_VS_ONNX.get(precision)).ok
 
 
 @pytest.mark.tensorrt

@@ -1,27 +1,24 @@
-"""Verify an exported ONNX file: full checker, onnxruntime load, and agreement with PyTorch."""
+"""Verify an exported ONNX file: full checker, onnxruntime load, and agreement with PyTorch.
+
+torch is imported only when a reference is run, so engines can be checked against ONNX without it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnx
-import torch
 
+from edgeyolo.export.verify.compare import compare_outputs
+from edgeyolo.export.verify.matching import worst_difference
+from edgeyolo.export.verify.result import VerifyResult
+from edgeyolo.export.verify.tolerance import EXPORT_VS_TORCH
 from edgeyolo.runtime.contract import Contract
 from edgeyolo.runtime.nms import nms
 
-# Tolerance on max |onnx - torch| relative to the output's scale max(1, max|torch|), by precision.
-TOLERANCE = {"fp32": 1e-4, "fp16": 2e-2}
-
-
-@dataclass
-class VerifyResult:
-    ok: bool
-    max_abs_error: float
-    max_rel_error: float
-    detail: str
+if TYPE_CHECKING:
+    import torch
 
 
 def fixed_input(contract: Contract, batch: int, seed: int = 0) -> np.ndarray:
@@ -40,6 +37,8 @@ def fixed_input(contract: Contract, batch: int, seed: int = 0) -> np.ndarray:
 
 def torch_reference(reference: torch.nn.Module, contract: Contract, x: np.ndarray) -> list[np.ndarray]:
     """The unfused PyTorch model's float32 outputs for input `x` (given in the model's input format)."""
+    import torch
+
     t = torch.from_numpy(np.ascontiguousarray(x))
     if contract.input == "uint8-nhwc-bgr":
         t = t.permute(0, 3, 1, 2).float().flip(1) / 255.0
@@ -72,35 +71,16 @@ def verify_onnx(path: str | Path, reference: torch.nn.Module, contract: Contract
     try:
         onnx.checker.check_model(str(path), full_check=True)
     except onnx.checker.ValidationError as exc:
-        return VerifyResult(False, float("nan"), float("nan"), f"onnx.checker: {str(exc).splitlines()[0]}")
+        return VerifyResult(False, f"onnx.checker: {str(exc).splitlines()[0]}")
     x = fixed_input(contract, batch)
     try:
         got = run_onnx(path, x)
     except Exception as exc:  # onnxruntime raises its own exception types; report any of them
-        return VerifyResult(False, float("nan"), float("nan"), f"onnxruntime could not run it: {exc}")
+        return VerifyResult(False, f"onnxruntime could not run it: {exc}")
     if contract.outputs == "nms":
         return _verify_nms(path, reference, contract, x)
     ref = torch_reference(reference, contract, x)
-    return _compare_arrays(got, ref, TOLERANCE[contract.precision])
-
-
-def _compare_arrays(got: list[np.ndarray], ref: list[np.ndarray], tol: float) -> VerifyResult:
-    if len(got) != len(ref) or any(g.shape != r.shape for g, r in zip(got, ref, strict=False)):
-        shapes = [g.shape for g in got], [r.shape for r in ref]
-        return VerifyResult(
-            False, float("nan"), float("nan"), f"output shapes differ (onnx, torch): {shapes}"
-        )
-    abs_err, rel_err = 0.0, 0.0
-    for g, r in zip(got, ref, strict=True):
-        g = g.astype(np.float32)
-        if not np.isfinite(g).all():
-            return VerifyResult(False, float("inf"), float("inf"), "onnx output holds non-finite values")
-        err = float(np.abs(g - r).max()) if r.size else 0.0
-        scale = max(1.0, float(np.abs(r).max()) if r.size else 1.0)
-        abs_err, rel_err = max(abs_err, err), max(rel_err, err / scale)
-    ok = rel_err <= tol
-    detail = f"max abs error {abs_err:.3g}, {rel_err:.3g} of output scale (tolerance {tol:g})"
-    return VerifyResult(ok, abs_err, rel_err, detail)
+    return compare_outputs(got, ref, EXPORT_VS_TORCH[contract.precision], "onnx", "torch")
 
 
 def reference_nms(decoded: np.ndarray, conf: float, iou: float, max_det: int) -> list[np.ndarray]:
@@ -141,16 +121,16 @@ def _verify_nms(
     xy, wh = decoded[..., :2], decoded[..., 2:4]
     ref_boxes = np.concatenate([xy - wh / 2, xy + wh / 2], -1)
     cls_scores = decoded[..., 5:] * decoded[..., 4:5]
-    tol = TOLERANCE[contract.precision]
+    tol = EXPORT_VS_TORCH[contract.precision]
     box_err = float(np.abs(boxes - ref_boxes).max())
     score_err = float(np.abs(scores.max(1) - cls_scores.max(-1)).max())
     scale = max(1.0, float(np.abs(ref_boxes).max()))
     if box_err / scale > tol or score_err > tol:
         return VerifyResult(
             False,
+            f"NMS inputs differ from torch: boxes {box_err:.3g}, scores {score_err:.3g}",
             box_err,
             box_err / scale,
-            f"NMS inputs differ from torch: boxes {box_err:.3g}, scores {score_err:.3g}",
         )
     total, det_err = 0, 0.0
     for b in range(len(dets)):
@@ -163,12 +143,10 @@ def _verify_nms(
             # Cut at max_det: boxes tied with the last kept score may fall either side of the cut.
             cut = min(mine[:, 4].min(), ref[:, 4].min()) + 1e-6
             mine, ref = mine[mine[:, 4] > cut], ref[ref[:, 4] > cut]
-        err = _match(mine, ref)
+        err = worst_difference(mine, ref)
         if err is None:
             return VerifyResult(
                 False,
-                float("nan"),
-                float("nan"),
                 f"image {b}: {int(num[b])} detections, runtime NMS on the same inputs keeps "
                 f"{len(keep)} (or different ones)",
             )
@@ -178,22 +156,4 @@ def _verify_nms(
         f"NMS inputs match torch (boxes {box_err:.3g}, scores {score_err:.3g}); {total} detections "
         f"match the runtime's NMS"
     )
-    return VerifyResult(ok, max(box_err, det_err), box_err / scale, detail)
-
-
-def _match(mine: np.ndarray, ref: np.ndarray) -> float | None:
-    """Pair each reference detection with the closest unused one of the same class; the worst
-    coordinate/score difference, or None when counts or classes do not pair up."""
-    if len(mine) != len(ref):
-        return None
-    used = np.zeros(len(mine), dtype=bool)
-    worst = 0.0
-    for row in ref:
-        diff = np.abs(mine[:, :5] - row[:5]).max(1)
-        diff[(mine[:, 5] != row[5]) | used] = np.inf
-        j = int(np.argmin(diff)) if len(diff) else -1
-        if j < 0 or not np.isfinite(diff[j]):
-            return None
-        used[j] = True
-        worst = max(worst, float(diff[j]))
-    return worst
+    return VerifyResult(ok, detail, max(box_err, det_err), box_err / scale)

@@ -1,0 +1,151 @@
+"""`ExportRequest`: everything `edgeyolo.export.export()` can be asked, and the refusal of combinations
+that cannot be honoured (checked before any work is done)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgeyolo.errors import EdgeYoloError
+
+FORMATS = ("onnx", "openvino", "trt", "triton", "deepstream")
+SERVING_FORMATS = ("triton", "deepstream")
+
+
+@dataclass
+class ExportRequest:
+    """What to export and how. Defaults are the CLI's defaults."""
+
+    format: str = "onnx"  # onnx | openvino | trt | triton | deepstream
+    output: str | Path | None = None  # default: beside the weights, else ./<name><suffix>
+    imgsz: tuple[int, int] | None = None  # (h, w); default: the checkpoint's, else 640
+    batch: int = 1
+    dynamic: str | None = None  # None | "batch" | "shape" | "all"
+    opset: int = 17
+    simplify: bool = True
+    outputs: str = "raw"  # raw | decoded | nms
+    input: str = "float"  # float | uint8
+    half: bool = False
+    int8: bool = False
+    max_det: int = 300
+    conf: float = 0.25
+    iou: float = 0.45
+    verify: bool = True
+    # loading a checkpoint
+    cfg: str | None = None  # a config that replaces the checkpoint's (name or YAML path)
+    trust_checkpoint: bool = False
+    # INT8 calibration
+    data: str | Path | None = None  # calibration images: a folder or a data.yaml (val split checks mAP)
+    calib_size: int = 300
+    quantizer: str = "nncf"  # nncf | ort
+    calib_method: str = "minmax"  # ort only: minmax | entropy | percentile
+    int8_source: str = "nncf"  # OpenVINO INT8: nncf | qdq
+    int8_exclude_se: bool = False
+    int8_max_drop: float = 1.0  # mAP50-95 points
+    cache_dir: str | Path | None = None
+    # TensorRT
+    workspace: float | None = None  # GB (default 4)
+    dla: int | None = None
+    timing_cache: str | Path | None = None
+    use_timing_cache: bool = True
+    gpu: int = 0
+    trt_min_batch: int | None = None
+    trt_max_batch: int | None = None
+    trt_min_imgsz: tuple[int, int] | None = None
+    trt_max_imgsz: tuple[int, int] | None = None
+    # Triton / DeepStream
+    repo: str | Path | None = None
+    name: str | None = None
+    max_batch: int = 8
+    instances: int = 1
+    instance_kind: str = "auto"
+    overwrite: bool = False
+
+    @property
+    def precision(self) -> str:
+        return "int8" if self.int8 else "fp16" if self.half else "fp32"
+
+    def check(self, from_artifact: bool = False) -> None:
+        """Refuse impossible combinations before any work is done (raises `EdgeYoloError`)."""
+        fmt = self.format
+        if fmt not in FORMATS:
+            raise EdgeYoloError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        if fmt != "trt":
+            for flag, value in (
+                ("--dla", self.dla),
+                ("--workspace", self.workspace),
+                ("--timing-cache", self.timing_cache),
+                ("--no-timing-cache", None if self.use_timing_cache else True),
+                ("--trt-min-batch", self.trt_min_batch),
+                ("--trt-max-batch", self.trt_max_batch),
+                ("--trt-min-imgsz", self.trt_min_imgsz),
+                ("--trt-max-imgsz", self.trt_max_imgsz),
+            ):
+                if value is not None:
+                    raise EdgeYoloError(f"{flag} applies to TensorRT engines only (--format trt)")
+        if self.int8 and self.half:
+            raise EdgeYoloError(
+                "choose one precision: --fp16 or --int8 (TensorRT INT8 engines use FP16 fallback anyway)"
+            )
+        if self.int8 and fmt in SERVING_FORMATS:
+            raise EdgeYoloError(
+                f"--format {fmt} serves an exported model: export it first (e.g. --format onnx --int8), "
+                f"then pass it with --model"
+            )
+        if from_artifact:
+            self._check_artifact_source()
+        self._refuse_unused_int8_options()
+        if not self.int8 and self.data:
+            raise EdgeYoloError("--data is for INT8 calibration: add --int8, or leave --data out")
+
+    def _check_artifact_source(self) -> None:
+        """An exported model as the source fixes its own graph: graph options would be ignored."""
+        if self.format in SERVING_FORMATS:
+            return
+        if self.format == "trt" or (self.format == "onnx" and not self.int8):
+            raise EdgeYoloError(
+                f"--format {self.format} exports from a checkpoint or a model: give --weights or --cfg "
+                "(an exported ONNX is a source only for --int8, --format openvino, triton and deepstream)"
+            )
+        defaults = ExportRequest()
+        changed = [
+            "--" + f.replace("_", "-")
+            for f in ("imgsz", "batch", "dynamic", "opset", "simplify", "outputs", "input", "cfg")
+            if getattr(self, f) != getattr(defaults, f)
+        ]
+        if changed:
+            raise EdgeYoloError(
+                f"{', '.join(changed)} shape the ONNX export, but the source is already an exported ONNX "
+                "(its graph is used as it is); export from the checkpoint instead"
+            )
+
+    def _refuse_unused_int8_options(self) -> None:
+        """An option the chosen path would ignore is an error, not a silent no-op."""
+        defaults = ExportRequest()
+        given = {
+            "--quantizer": self.quantizer != defaults.quantizer,
+            "--calib-method": self.calib_method != defaults.calib_method,
+            "--int8-source": self.int8_source != defaults.int8_source,
+            "--int8-exclude-se": self.int8_exclude_se,
+            "--cache-dir": self.cache_dir is not None,
+        }
+        nncf_ir = self.format == "openvino" and self.int8_source == "nncf"
+        applies = {
+            "--quantizer": self.int8 and not nncf_ir,
+            "--calib-method": self.int8 and not nncf_ir and self.quantizer == "ort",
+            "--int8-source": self.int8 and self.format == "openvino",
+            "--int8-exclude-se": self.int8 and not nncf_ir,
+            "--cache-dir": self.int8 and not nncf_ir,
+        }
+        for flag, set_ in given.items():
+            if set_ and not applies[flag]:
+                why = "needs --int8" if not self.int8 else "does not apply to this INT8 path"
+                if flag == "--calib-method" and self.int8 and not nncf_ir:
+                    why = "is a setting of --quantizer ort"
+                elif nncf_ir and flag != "--int8-source":
+                    why = "applies to the QDQ route (--int8-source qdq), not NNCF on the IR"
+                raise EdgeYoloError(f"{flag} {why}")
+
+    def replace(self, **changes) -> ExportRequest:
+        return dataclasses.replace(self, **changes)
