@@ -64,8 +64,8 @@ def export(
 ) -> ExportResult:
     """Export `source` (a checkpoint path, a `DetectionModel`, or an exported ONNX / model for --int8,
     OpenVINO and the serving formats) as `request` asks (keyword `changes` override its fields).
-    Progress goes to `log`, warnings to `warn` (default: `warnings.warn`). Raises `EdgeYoloError` for a refused request, `FailedError` when
-    verification fails (then nothing is written)."""
+    Progress goes to `log`, warnings to `warn` (default: `warnings.warn`). Raises `EdgeYoloError` for a
+    refused request, `FailedError` when verification fails (then nothing is written)."""
     request = (request or ExportRequest()).replace(**changes)
     log = log or (lambda message: None)
     src = _resolve(source, request)

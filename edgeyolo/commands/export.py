@@ -84,12 +84,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--dla", type=int, help="DLA core to build for (Jetson)")
     t.add_argument("--timing-cache", help="TensorRT timing cache file (default: per GPU, in the user cache)")
     t.add_argument(
-        "--no-timing-cache", dest="use_timing_cache", action="store_false", help="build without a timing cache"
+        "--no-timing-cache", dest="use_timing_cache", action="store_false", help="build with no timing cache"
     )
     t.add_argument("--gpu", type=int, default=0, help="CUDA device index to build on")
-    t.add_argument("--trt-min-batch", type=int, help="dynamic batch: the profile's smallest batch (default 1)")
-    t.add_argument("--trt-max-batch", type=int, help="dynamic batch: the profile's largest (default max(8, --batch))")
-    t.add_argument("--trt-min-imgsz", type=parse_imgsz, help="dynamic shape: smallest h,w (default: largest stride)")
+    t.add_argument("--trt-min-batch", type=int, help="dynamic batch: profile's smallest (default 1)")
+    t.add_argument("--trt-max-batch", type=int, help="dynamic batch: largest (default 8)")
+    t.add_argument("--trt-min-imgsz", type=parse_imgsz, help="dynamic shape: smallest h,w")
     t.add_argument("--trt-max-imgsz", type=parse_imgsz, help="dynamic shape: largest h,w (default: --imgsz)")
 
     s = p.add_argument_group("Triton / DeepStream (--format triton|deepstream)")
@@ -133,7 +133,9 @@ def _source(args: argparse.Namespace, request):
 
     if args.model:
         if args.weights or args.cfg or args.nc is not None:
-            raise EdgeYoloError("--model is an exported model to start from: leave out --weights, --cfg and --nc")
+            raise EdgeYoloError(
+                "--model is an exported model to start from: leave out --weights, --cfg and --nc"
+            )
         return args.model
     if args.weights or not args.cfg:
         request.cfg, request.trust_checkpoint = args.cfg, args.trust_checkpoint
