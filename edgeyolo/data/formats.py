@@ -129,7 +129,7 @@ def _check_row(fields: list[str], nc: int) -> str | None:
         vals = [float(v) for v in fields[1:]]
     except ValueError:
         return "non-numeric value"
-    if cls != int(cls) or not 0 <= cls < nc:
+    if not np.isfinite(cls) or cls != int(cls) or not 0 <= cls < nc:
         return f"class {fields[0]} is not an id in [0, {nc - 1}]"
     if not all(np.isfinite(vals)) or not all(0.0 <= v <= 1.0 for v in vals):
         return "coordinates must be normalised to [0, 1]"
