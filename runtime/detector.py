@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from edgeyolo.runtime.backends import Backend, load_backend
+from edgeyolo.runtime.batch_input import frame_list
 from edgeyolo.runtime.decode import Candidates, decode_decoded, decode_raw
 from edgeyolo.runtime.detections import Detections
 from edgeyolo.runtime.letterbox import LetterboxInfo, letterbox
@@ -76,8 +77,10 @@ class Detector:
         """Detect objects in one BGR uint8 frame (HxWx3; grayscale and BGRA are converted)."""
         return self.detect_batch([frame])[0]
 
-    def detect_batch(self, frames: Sequence[np.ndarray]) -> list[Detections]:
-        """Detect objects in several frames, in as few backend calls as the model's batch allows."""
+    def detect_batch(self, frames: Iterable[np.ndarray]) -> list[Detections]:
+        """Detect objects in several frames (any iterable of HxWx3 arrays), in as few backend calls as the
+        model's batch allows."""
+        frames = frame_list(frames)
         if len(frames) == 0:
             return []
         if len(frames) == 1 and self.backend.fixed_batch in (None, 1):  # the per-frame fast path

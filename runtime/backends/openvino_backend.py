@@ -13,6 +13,7 @@ import numpy as np
 
 from edgeyolo.runtime.backends.base import Backend, BackendError, require
 from edgeyolo.runtime.contract import METADATA_KEY, Contract, ContractError
+from edgeyolo.runtime.graph_check import Port, check_graph
 
 # What the runtime asks OpenVINO to compute in, by model precision. Stated explicitly: left alone,
 # OpenVINO silently runs bf16 on CPUs that support it.
@@ -42,6 +43,7 @@ class OpenVINOBackend(Backend):
         except Exception as exc:  # OpenVINO raises RuntimeError subclasses of its own
             raise BackendError(f"OpenVINO cannot read {path}: {str(exc).strip().splitlines()[0]}") from exc
         self.contract = _read_contract(model, path)
+        check_graph(self.contract, _ports(model.inputs), _ports(model.outputs), path)
         device = {"cpu": "CPU", "gpu": "GPU", "npu": "NPU", "auto": "AUTO"}.get(device.lower(), device)
         hint = precision or _PRECISION_HINT[self.contract.precision]
         config = {"PERFORMANCE_HINT": performance_hint}
@@ -102,6 +104,21 @@ class OpenVINOBackend(Backend):
     def close(self) -> None:
         self.compiled = None
         self._local = threading.local()
+
+
+def _ports(ports) -> list[Port]:
+    """OpenVINO model ports as Ports (dynamic dimensions become None)."""
+    out = []
+    for port in ports:
+        shape = port.get_partial_shape()
+        dims = tuple(d.get_length() if d.is_static else None for d in shape) if shape.rank.is_static else None
+        try:
+            dtype = np.dtype(port.get_element_type().to_dtype())
+        except (TypeError, RuntimeError):  # element types numpy has no name for
+            dtype = None
+        name = port.get_any_name() if port.get_names() else f"#{port.get_index()}"
+        out.append(Port(name, dims, dtype))
+    return out
 
 
 def _read_contract(model, path: str | Path) -> Contract:

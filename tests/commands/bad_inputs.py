@@ -88,3 +88,19 @@ def cfg_with_row(path: Path, section: str, pos: int, field: int, value: Any) -> 
     data[section][pos][field] = value
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
+
+
+def onnx_with_metadata(src: Path, dst: Path, **changes: Any) -> Path:
+    """A copy of an exported ONNX whose `edgeyolo` record has keys changed (the graph is untouched)."""
+    import json
+
+    import onnx
+
+    model = onnx.load(str(src))
+    for prop in model.metadata_props:
+        if prop.key == "edgeyolo":
+            record = json.loads(prop.value)
+            record.update(changes)
+            prop.value = json.dumps(record)
+    onnx.save(model, str(dst))
+    return dst

@@ -227,3 +227,70 @@ def test_torch_backend_reads_the_checkpoint_once(payload, tmp_path, monkeypatch)
     with Detector(pt) as det:
         assert det.contract.imgsz == (64, 64)
     assert len(calls) == 1
+
+
+# -- 1: the metadata record is checked against the graph when the model loads ------------------------------
+@pytest.fixture(scope="module")
+def frame_path(tmp_path_factory) -> Path:
+    import cv2
+    import numpy as np
+
+    path = tmp_path_factory.mktemp("frame") / "f.jpg"
+    cv2.imwrite(str(path), np.full((48, 64, 3), 100, np.uint8))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"names": ["a", "b"]}, "output 'p3' has shape [1, 30, 40, 40], expected [B, 21, H, W]"),
+        (
+            {"strides": [8, 16, 32, 64], "anchors": [[10, 13, 16, 30, 33, 23]] * 4},
+            "4 strides [8, 16, 32, 64] but the graph has 3 outputs",
+        ),
+        ({"outputs": "decoded"}, "expected one output [B, N, 10] (5 + nc)"),
+        ({"outputs": "nms"}, "expected outputs [B, max_det, 6] and num_dets [B]"),
+        ({"input": "uint8-nhwc-bgr"}, "expected [B, H, W, 3] for uint8-nhwc-bgr"),
+        ({"imgsz": [640, 640]}, "input 'images' has shape [1, 3, 320, 320], but imgsz is [640, 640]"),
+        ({"strides": [4, 8, 16]}, "but stride 4 at imgsz [320, 320] gives 80x80"),
+    ],
+)
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+def test_metadata_that_does_not_match_the_graph(
+    changes, message, backend, frame_path, tmp_path, capsys
+) -> None:
+    pytest.importorskip("onnx")
+    if backend == "openvino":
+        pytest.importorskip("openvino")
+    from edgeyolo.defaults import shipped_onnx
+    from tests.commands.bad_inputs import onnx_with_metadata
+
+    bad = onnx_with_metadata(shipped_onnx(), tmp_path / "bad.onnx", **changes)
+    argv = ["detect", "--model", str(bad), "--backend", backend, "--source", str(frame_path)]
+    one_line_error(capsys, argv, "metadata does not match its graph", message)
+
+
+def test_matching_metadata_still_loads(frame_path, capsys) -> None:
+    assert main(["detect", "--source", str(frame_path), "--json"]) == 0
+
+
+# -- 9: a stream that never connects ends `detect` with an error ------------------------------------------
+def test_detect_gives_up_on_a_stream_that_never_connects(capsys) -> None:
+    import socket
+    import time
+
+    from edgeyolo.cli import build_parser
+
+    assert build_parser().parse_args(["detect", "--source", "0"]).connect_timeout <= 30
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/x.mjpg"
+    start = time.monotonic()
+    argv = ["detect", "--source", url, "--max-frames", "5", "--connect-timeout", "1"]
+    assert main(argv) == 2
+    assert time.monotonic() - start < 10
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "Traceback" not in "\n".join(err)
+    assert err[-1].startswith(f"edgeyolo detect: error: live source {url}: no frame within 1 s")
+    assert sum(line.startswith("edgeyolo detect: error:") for line in err) == 1
