@@ -294,3 +294,29 @@ def test_detect_gives_up_on_a_stream_that_never_connects(capsys) -> None:
     assert "Traceback" not in "\n".join(err)
     assert err[-1].startswith(f"edgeyolo detect: error: live source {url}: no frame within 1 s")
     assert sum(line.startswith("edgeyolo detect: error:") for line in err) == 1
+
+
+# -- 10: a killed export's temporaries are removed by the next export to that folder -----------------------
+def test_next_export_removes_what_a_killed_export_left(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    out = tmp_path / "m.onnx"
+    # what a killed export leaves: its writer dies inside the atomic write (the real window is milliseconds
+    # long, too short to hit reliably with a signal from outside)
+    killed = (
+        "import os, signal, sys\nfrom edgeyolo.atomic import atomic_output\n"
+        "with atomic_output(sys.argv[1]) as tmp:\n"
+        "    tmp.write_bytes(bytes(5 << 20))\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    assert subprocess.run([sys.executable, "-c", killed, str(out)]).returncode == -9
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert len(left) == 1 and left[0].startswith(".m.onnx.") and left[0].endswith(".tmp")
+    (tmp_path / "notes.tmp").write_text("mine")
+    (tmp_path / ".m.onnx.tmp").write_text("mine too")
+    argv = [sys.executable, "-m", "edgeyolo.cli", "export", "--cfg", SMALL_CFG, "--nc", "2"]
+    argv += ["--imgsz", "64", "--no-verify", "--no-simplify", "-o", str(out)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".m.onnx.tmp", "m.onnx", "notes.tmp"]
+    assert f"left in {tmp_path} by an interrupted write: {', '.join(left)}" in done.stderr
