@@ -9,7 +9,7 @@ from typing import Any
 from torch import nn
 
 from edgeyolo.config import ModelConfig, ModelConfigError
-from edgeyolo.models.layers.activations import default_activation
+from edgeyolo.models.layers.activations import ACTIVATIONS, default_activation
 from edgeyolo.models.registry import REGISTRY, LayerSpec
 
 # A multi-output backbone's feature maps occupy this many leading layer indices (seed 003's layout:
@@ -76,7 +76,11 @@ def parse_model(cfg: ModelConfig, ch_in: int = 3) -> tuple[nn.Sequential, list[i
     save: set[int] = set()
     channels: list[int] = []  # output channels by layer index (0 marks a placeholder)
     total = 0
-    with default_activation(d.get("activation")):
+    activation = d.get("activation")
+    if activation is not None and activation not in ACTIVATIONS:
+        known = ", ".join(ACTIVATIONS)
+        raise ModelConfigError(f"{cfg.source}: unknown activation {activation!r}; known: {known}")
+    with default_activation(activation):
         for section, pos, row in cfg.rows():
             where = cfg.where(section, pos)
             idx = len(channels)
@@ -84,8 +88,10 @@ def parse_model(cfg: ModelConfig, ch_in: int = 3) -> tuple[nn.Sequential, list[i
                 module, c2, f, n, args, name = _build_row(row, idx, channels, ch_in, gd, gw, symbols)
             except ModelConfigError as exc:
                 raise ModelConfigError(f"{where}: {exc}") from None
-            except (TypeError, ValueError, IndexError, KeyError, OverflowError) as exc:
-                raise ModelConfigError(f"{where}: cannot build {row!r}: {exc}") from exc
+            except (TypeError, ValueError, IndexError, KeyError, OverflowError, RuntimeError) as exc:
+                # the first line only: torch appends its C++ stack to some messages
+                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise ModelConfigError(f"{where}: cannot build {row!r}: {reason}") from exc
             if isinstance(c2, list):  # multi-output backbone
                 channels = [0] * (BACKBONE_SLOTS - len(c2)) + list(c2)
                 idx = len(channels) - 1
