@@ -28,8 +28,4 @@ def frame_list(frames: Any) -> list[np.ndarray]:
         )
     if isinstance(frames, (str, bytes)) or not isinstance(frames, Iterable):
         raise TypeError(f"detect_batch takes {_EXPECTED}, got {type(frames).__name__}")
-    out = list(frames)
-    for i, frame in enumerate(out):
-        if not isinstance(frame, np.ndarray):
-            raise TypeError(f"frame {i} is a {type(frame).__name__}, expected an HxWx3 uint8 BGR numpy array")
-    return out
+    return list(frames)  # each frame is checked by letterbox (`as_bgr`), which names what it expected

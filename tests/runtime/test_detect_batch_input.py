@@ -37,9 +37,9 @@ def same(a, b) -> bool:
         ("frame.jpg", "got str"),
         (b"\xff\xd8", "got bytes"),
         ({"cam0": np.zeros((8, 8, 3), np.uint8)}, r"got a dict; pass list\(d.values\(\)\)"),
-        ({1, 2}, "frame 0 is a int"),
-        ([np.zeros((8, 8, 3), np.uint8), None], "frame 1 is a NoneType"),
-        ([[0, 0, 0]], "frame 0 is a list"),
+        ({1, 2}, "as a numpy.ndarray, got int"),
+        ([np.zeros((8, 8, 3), np.uint8), None], "got None"),
+        ([[0, 0, 0]], "as a numpy.ndarray, got list"),
     ],
 )
 def test_refused_with_a_message(detector: Detector, bad, message: str) -> None:
