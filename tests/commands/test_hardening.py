@@ -320,3 +320,20 @@ def test_next_export_removes_what_a_killed_export_left(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == [".m.onnx.tmp", "m.onnx", "notes.tmp"]
     assert f"left in {tmp_path} by an interrupted write: {', '.join(left)}" in done.stderr
+
+
+def test_openvino_ir_whose_record_does_not_match_its_graph(frame_path, tmp_path, capsys) -> None:
+    ov = pytest.importorskip("openvino")
+    import json
+
+    from edgeyolo.defaults import shipped_onnx
+    from edgeyolo.runtime.contract import Contract
+
+    model = ov.convert_model(str(shipped_onnx()))
+    record = json.loads(Contract.from_json(str(model.get_rt_info(["framework", "edgeyolo"]).value)).to_json())
+    record["names"] = ["a", "b", "c"]
+    record.pop("nc")
+    model.set_rt_info(json.dumps(record), "edgeyolo")
+    ov.save_model(model, str(tmp_path / "ir" / "model.xml"))
+    argv = ["detect", "--model", str(tmp_path / "ir"), "--source", str(frame_path)]
+    one_line_error(capsys, argv, "metadata does not match its graph", "expected [B, 24, H, W]")
