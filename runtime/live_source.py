@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from edgeyolo.runtime.errors import EdgeYoloError
 from edgeyolo.runtime.source_base import Frame, Source, WarningHandler, default_warning, to_bgr
 
 __all__ = ["LiveSource", "SourceConnectError", "SourceStats"]
@@ -27,7 +28,7 @@ FPS_WINDOW = 2.0  # seconds of recent frames averaged by `SourceStats.fps`
 _POLL = 0.05  # how often the supervisor looks at its connection
 
 
-class SourceConnectError(ConnectionError):
+class SourceConnectError(EdgeYoloError, ConnectionError):
     """A live source with a ``connect_timeout`` got no first frame in time and gave up."""
 
 

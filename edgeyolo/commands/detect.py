@@ -53,7 +53,7 @@ def _class_list(text: str) -> list[int]:
 def run(args: argparse.Namespace) -> int:
     from edgeyolo.commands.detect_output import Outputs
     from edgeyolo.runtime import Detector
-    from edgeyolo.runtime.sources import SourceConnectError, open_source
+    from edgeyolo.runtime.sources import open_source
 
     if not args.model:
         from edgeyolo.defaults import shipped_onnx
@@ -74,16 +74,13 @@ def run(args: argparse.Namespace) -> int:
         raise EdgeYoloError(f"cannot open source {args.source!r}: {exc}") from exc
     frames = n_dets = 0
     start = time.perf_counter()
-    try:
-        with detector, source, Outputs(args, source, detector.names) as out:
-            for frame in out.progress(source):
-                dets = detector.detect(frame.image)
-                out.write(frame, dets)
-                frames, n_dets = frames + 1, n_dets + len(dets)
-                if args.max_frames and frames >= args.max_frames:
-                    break
-    except SourceConnectError as exc:  # a stream that never sent a frame within --connect-timeout
-        raise EdgeYoloError(str(exc)) from None
+    with detector, source, Outputs(args, source, detector.names) as out:
+        for frame in out.progress(source):  # a stream without a first frame raises SourceConnectError
+            dets = detector.detect(frame.image)
+            out.write(frame, dets)
+            frames, n_dets = frames + 1, n_dets + len(dets)
+            if args.max_frames and frames >= args.max_frames:
+                break
     elapsed = time.perf_counter() - start
     if frames == 0:
         raise EdgeYoloError(f"no readable frames in {args.source!r}")
