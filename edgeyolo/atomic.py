@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from edgeyolo.errors import EdgeYoloError
+from edgeyolo.stale_temps import remove_stale, temp_prefix
 
 
 def _normal_permissions(path: Path, directory: bool) -> None:
@@ -38,22 +39,24 @@ def prepare_parent(path: str | Path, directory: bool = False) -> Path:
 def atomic_output(path: str | Path, directory: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it replaces `path`, on any error it is removed.
 
-    A killed process leaves at most a hidden `.name.*.tmp` beside the destination, never a half-written
-    file at the final path.
+    A killed process leaves at most a hidden `.name.PID-*.tmp` beside the destination, never a half-written
+    file at the final path; the next atomic write to that folder removes it (`edgeyolo.stale_temps`).
     """
     path = Path(path)
     parent = prepare_parent(path, directory)
+    remove_stale(parent)
+    prefix = temp_prefix(path)
     if directory:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent))
+        tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=parent))
     else:
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=parent)
         os.close(fd)
         tmp = Path(name)
     try:
         yield tmp
         _normal_permissions(tmp, directory)
         if directory and path.is_dir():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=parent))
+            old = Path(tempfile.mkdtemp(prefix=prefix, suffix=".old", dir=parent))
             os.replace(path, old / path.name)
             os.replace(tmp, path)
             shutil.rmtree(old, ignore_errors=True)

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from edgeyolo.errors import EdgeYoloError
+from edgeyolo.yaml_text import YamlTextError, safe_load
 
 SECTIONS = ("backbone", "head")
 
@@ -77,10 +78,10 @@ def load_config(name_or_path: str | Path) -> ModelConfig:
 def parse_config_text(text: str, source: str = "<yaml>") -> ModelConfig:
     """Parse YAML text into a ModelConfig, checking the top-level structure."""
     try:
-        data = yaml.safe_load(text)
+        data = safe_load(text)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        raise ModelConfigError(f"{source}: not valid YAML: {exc}") from exc
+    except YamlTextError as exc:
+        raise ModelConfigError(f"{source}: {exc}") from None
     if not isinstance(data, dict):
         raise ModelConfigError(f"{source}: a model config must be a mapping with backbone and head")
     for key in SECTIONS:

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from edgeyolo.runtime.backends import Backend, BackendError, load_backend
+from edgeyolo.runtime.batch_input import frame_list
 from edgeyolo.runtime.decode import Candidates, decode_decoded, decode_raw
 from edgeyolo.runtime.detections import Detections
 from edgeyolo.runtime.letterbox import LetterboxInfo, letterbox
@@ -115,13 +116,14 @@ class Detector:
         return self.detect_batch([frame])[0]
 
     def detect_batch(self, frames: Iterable[np.ndarray], times: StageTimes | None = None) -> list[Detections]:
-        """Detect objects in several frames, in as few backend calls as the model's batch allows.
+        """Detect objects in several frames (any iterable of HxWx3 arrays, or an NxHxWxC stack), in as few
+        backend calls as the model's batch allows.
 
         This is the one batch loop: a fixed-batch model gets its batch filled by repetition, a dynamic one
         gets all frames at once. `times`, if given, receives the milliseconds of each stage (the device is
         synchronised around inference so GPU time is not counted as postprocessing).
         """
-        frames = list(frames)
+        frames = frame_list(frames)  # refuses a single frame, None, numbers, strings, mappings
         if not frames:
             return []
         clock = _Clock(times, getattr(self.backend, "synchronize", None))

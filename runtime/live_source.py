@@ -18,13 +18,18 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from edgeyolo.runtime.errors import EdgeYoloError
 from edgeyolo.runtime.source_base import Frame, Source, WarningHandler, default_warning, to_bgr
 
-__all__ = ["LiveSource", "SourceStats"]
+__all__ = ["LiveSource", "SourceConnectError", "SourceStats"]
 
 INITIAL_BACKOFF = 0.25
 FPS_WINDOW = 2.0  # seconds of recent frames averaged by `SourceStats.fps`
 _POLL = 0.05  # how often the supervisor looks at its connection
+
+
+class SourceConnectError(EdgeYoloError, ConnectionError):
+    """A live source with a ``connect_timeout`` got no first frame in time and gave up."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,12 @@ class _Connection:
 
 
 class LiveSource(Source):
-    """A webcam index or stream URL. Iterating yields each new frame at most once and ends on `close`."""
+    """A webcam index or stream URL. Iterating yields each new frame at most once and ends on `close`.
+
+    Once connected it reconnects forever (what a camera app wants). With ``connect_timeout`` it gives up
+    when no first frame arrived within that many seconds of opening: `state` becomes "failed", `error`
+    says why, and `read` (so iteration) raises SourceConnectError.
+    """
 
     is_live = True
     is_video = True
@@ -104,7 +114,10 @@ class LiveSource(Source):
         stall_timeout: float = 3.0,
         max_backoff: float = 10.0,
         on_warning: WarningHandler | None = None,
+        connect_timeout: float | None = None,
     ):
+        if connect_timeout is not None and not connect_timeout > 0:
+            raise ValueError(f"connect_timeout must be > 0 seconds or None, got {connect_timeout}")
         if not stall_timeout > 0:
             raise ValueError(f"stall_timeout must be > 0 seconds, got {stall_timeout}")
         if not max_backoff > 0:
@@ -121,6 +134,9 @@ class LiveSource(Source):
         self._read = self._dropped = self._reconnects = 0
         self._times: deque[float] = deque(maxlen=256)
         self._conn: _Connection | None = None
+        self.connect_timeout = connect_timeout
+        self._deadline = None if connect_timeout is None else time.monotonic() + connect_timeout
+        self._failure: str | None = None
         self._supervisor = threading.Thread(
             target=self._supervise, name="edgeyolo-live-watchdog", daemon=True
         )
@@ -131,6 +147,8 @@ class LiveSource(Source):
         """The next frame newer than the last one returned; None on timeout or once closed."""
         with self._cond:
             fresh = self._cond.wait_for(self._has_news, timeout)
+            if self._failure is not None:
+                raise SourceConnectError(self._failure)
             if not fresh or self._closed.is_set():
                 return None
             frame = self._latest
@@ -143,6 +161,25 @@ class LiveSource(Source):
 
     def _has_news(self) -> bool:
         return self._closed.is_set() or (self._latest is not None and self._latest.index > self._taken)
+
+    @property
+    def state(self) -> str:
+        """ "connecting" (no frame yet), "streaming", "reconnecting" (had frames, lost them), "failed"
+        (gave up: see `error`) or "closed"."""
+        with self._cond:
+            if self._failure is not None:
+                return "failed"
+            if self._closed.is_set():
+                return "closed"
+            conn = self._conn
+            if conn is not None and conn.active and conn.frames:
+                return "streaming"
+            return "reconnecting" if self._read else "connecting"
+
+    @property
+    def error(self) -> str | None:
+        """Why the source gave up, once `state` is "failed"."""
+        return self._failure
 
     @property
     def stats(self) -> SourceStats:
@@ -191,11 +228,26 @@ class LiveSource(Source):
         while not self._closed.is_set():
             if conn.done.wait(_POLL):
                 return conn.error or "capture stopped"
+            if self._past_deadline():
+                return "still connecting"
             idle = time.monotonic() - conn.last_frame
             if idle >= self.stall_timeout:
                 what = "no new frame" if conn.frames else "no frame since connecting"
                 return f"{what} for {idle:.1f} s"
         return None
+
+    def _past_deadline(self) -> bool:
+        return self._deadline is not None and not self._read and time.monotonic() >= self._deadline
+
+    def _give_up(self, reason: str) -> None:
+        message = (
+            f"live source {self.source}: no frame within {self.connect_timeout:g} s of opening it "
+            f"({reason}); check the address, or allow longer (connect_timeout, --connect-timeout)"
+        )
+        with self._cond:
+            self._failure = message
+            self._closed.set()
+            self._cond.notify_all()
 
     def _report(self, message: str) -> None:
         try:
@@ -214,11 +266,17 @@ class LiveSource(Source):
                 conn.active = False  # its reader releases the capture when its current call returns
             if reason is None:
                 break
+            if self._past_deadline():
+                self._give_up(reason)
+                break
             if conn.frames:
                 backoff = INITIAL_BACKOFF
             with self._cond:
                 self._reconnects += 1
             self._report(f"live source {self.source}: {reason}; reconnecting in {backoff:.2f} s")
-            if self._closed.wait(backoff):
+            wait = backoff
+            if self._deadline is not None and not self._read:
+                wait = max(0.0, min(backoff, self._deadline - time.monotonic()))
+            if self._closed.wait(wait):
                 break
             backoff = min(backoff * 2, self.max_backoff)

@@ -19,7 +19,7 @@ from edgeyolo.runtime.file_sources import (
     VideoFileSource,
     read_image,
 )
-from edgeyolo.runtime.live_source import LiveSource, SourceStats
+from edgeyolo.runtime.live_source import LiveSource, SourceConnectError, SourceStats
 from edgeyolo.runtime.source_base import Frame, Source, WarningHandler
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "ImageFilesSource",
     "LiveSource",
     "Source",
+    "SourceConnectError",
     "SourceStats",
     "VideoFileSource",
     "open_source",
@@ -50,15 +51,23 @@ def open_source(
     stall_timeout: float = 3.0,
     max_backoff: float = 10.0,
     on_warning: WarningHandler | None = None,
+    connect_timeout: float | None = None,
 ) -> Source:
     """Open a webcam index, a stream URL, a folder, a glob pattern, an image or a video file.
 
     Live sources (webcam, URL) reconnect after ``stall_timeout`` seconds without a new frame, backing off
-    exponentially up to ``max_backoff`` seconds. Problems that do not stop the source (a corrupt image, a
-    reconnect) go to ``on_warning`` (default: `warnings.warn`). Raises FileNotFoundError for a missing path
-    and ValueError for anything else it cannot open.
+    exponentially up to ``max_backoff`` seconds, forever by default; with ``connect_timeout`` a live source
+    that has not delivered its first frame within that many seconds gives up (its ``state`` becomes
+    "failed" and iterating raises `SourceConnectError`). Problems that do not stop the source (a corrupt
+    image, a reconnect) go to ``on_warning`` (default: `warnings.warn`). Raises FileNotFoundError for a
+    missing path and ValueError for anything else it cannot open.
     """
-    live = {"stall_timeout": stall_timeout, "max_backoff": max_backoff, "on_warning": on_warning}
+    live = {
+        "stall_timeout": stall_timeout,
+        "max_backoff": max_backoff,
+        "on_warning": on_warning,
+        "connect_timeout": connect_timeout,
+    }
     if isinstance(spec, bool) or not isinstance(spec, (str, int, Path)):
         raise TypeError(f"source must be a path, a URL or a webcam index, got {spec!r}")
     if isinstance(spec, int):

@@ -49,7 +49,7 @@ def _no_onnx_left(folder: Path) -> bool:
     ("argv", "message"),
     [
         (["--weights", "missing.pt"], "does not exist"),
-        (["--weights", "{notckpt}"], "not a readable checkpoint"),
+        (["--weights", "{notckpt}"], "not a PyTorch checkpoint: it holds text"),
         (["--weights", "{ckpt}", "--cfg", "yolov5-mobilenetv2"], "do not fit the model config"),
         (["--weights", "{ckpt}", "--imgsz", "100"], "multiples of the model's largest stride 32"),
         (["--cfg", "yolov5-mobilenetv2", "--opset", "12"], "opset 12 is too old"),

@@ -33,6 +33,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="one JSON line per frame on stdout")
     p.add_argument("--show", action="store_true", help="show a window (needs a GUI build of OpenCV)")
     p.add_argument("--max-frames", type=int, help="stop after this many frames (useful for streams)")
+    p.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="give up on a camera or stream that sends no first frame within this time (default 30; "
+        "0: keep trying forever)",
+    )
 
 
 def _class_list(text: str) -> list[int]:
@@ -61,13 +69,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: {message}", file=sys.stderr)
 
     try:
-        source = open_source(args.source, on_warning=warn)
+        source = open_source(args.source, on_warning=warn, connect_timeout=args.connect_timeout or None)
     except (FileNotFoundError, ValueError, OSError) as exc:
         raise EdgeYoloError(f"cannot open source {args.source!r}: {exc}") from exc
     frames = n_dets = 0
     start = time.perf_counter()
     with detector, source, Outputs(args, source, detector.names) as out:
-        for frame in out.progress(source):
+        for frame in out.progress(source):  # a stream without a first frame raises SourceConnectError
             dets = detector.detect(frame.image)
             out.write(frame, dets)
             frames, n_dets = frames + 1, n_dets + len(dets)

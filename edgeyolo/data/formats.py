@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from edgeyolo.errors import EdgeYoloError
+from edgeyolo.yaml_text import YamlTextError, safe_load
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 Report = Callable[[str], None]
@@ -51,16 +51,23 @@ def load_data_yaml(path: str | Path) -> DataSpec:
     lists of them), optional `path` (root the others are relative to; default: the yaml's folder)."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"cannot read dataset description {path}: {exc}") from exc
+        data = safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, YamlTextError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"cannot read dataset description {path}: {exc}") from None
     if not isinstance(data, dict) or "names" not in data:
         raise DatasetError(f"{path}: a data.yaml needs `names` and `train`/`val` entries")
     names = data["names"]
     if isinstance(names, dict):
+        if not all(isinstance(k, int) and not isinstance(k, bool) for k in names):
+            raise DatasetError(f"{path}: `names` as a mapping must map class ids (integers) to names")
         names = [names[k] for k in sorted(names)]
     if not isinstance(names, list) or not names:
         raise DatasetError(f"{path}: `names` must be a non-empty list")
+    for key in ("path", "train", "val", "test"):
+        entries = data.get(key)
+        entries = entries if isinstance(entries, list) else [entries]
+        if not all(e is None or isinstance(e, str) for e in entries):
+            raise DatasetError(f"{path}: `{key}` must be a folder or file path (or a list of them)")
     root = Path(data["path"]) if data.get("path") else Path()
     if not root.is_absolute():
         root = (path.parent / root).resolve()
@@ -129,7 +136,7 @@ def _check_row(fields: list[str], nc: int) -> str | None:
         vals = [float(v) for v in fields[1:]]
     except ValueError:
         return "non-numeric value"
-    if cls != int(cls) or not 0 <= cls < nc:
+    if not np.isfinite(cls) or cls != int(cls) or not 0 <= cls < nc:
         return f"class {fields[0]} is not an id in [0, {nc - 1}]"
     if not all(np.isfinite(vals)) or not all(0.0 <= v <= 1.0 for v in vals):
         return "coordinates must be normalised to [0, 1]"

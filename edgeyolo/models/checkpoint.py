@@ -17,9 +17,11 @@ from edgeyolo import __version__
 from edgeyolo.atomic import atomic_output
 from edgeyolo.config import ModelConfigError, parse_config_text
 from edgeyolo.errors import EdgeYoloError
+from edgeyolo.models.checkpoint_file import checkpoint_format
 from edgeyolo.models.yolo import DetectionModel
 
 REQUIRED_KEYS = ("model", "cfg", "names", "imgsz")
+MAX_IMGSZ = 8192  # the largest training size a checkpoint may record
 
 
 class CheckpointError(EdgeYoloError, ValueError):
@@ -72,8 +74,17 @@ def load_checkpoint(path: str | Path, trust: bool = False) -> Checkpoint:
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        fmt = checkpoint_format(path)
+    except ValueError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+    except OSError as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from None
+    mmap = fmt == "zip"  # storages stay on disk until used: memory holds only what the model takes
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as exc:
+        if "weights only" not in str(exc).lower():
+            raise CheckpointError(f"{path} is not a readable checkpoint: {_first_line(exc)}") from None
         if not trust:
             raise CheckpointError(
                 f"{path} holds Python objects beyond tensors and plain data, and loading them could run "
@@ -81,7 +92,11 @@ def load_checkpoint(path: str | Path, trust: bool = False) -> Checkpoint:
                 f"({_first_line(exc)})"
             ) from None
         warnings.warn(f"loading {path} with full unpickling because it was trusted explicitly", stacklevel=2)
-        obj = torch.load(path, map_location="cpu", weights_only=False)
+        try:
+            obj = torch.load(path, map_location="cpu", weights_only=False, mmap=mmap)
+        except Exception as exc:  # arbitrary unpickling fails in arbitrary ways
+            reason = _first_line(exc)
+            raise CheckpointError(f"{path} cannot be unpickled even when trusted: {reason}") from None
     except Exception as exc:  # torch.load raises anything from IndexError to RuntimeError on junk input
         raise CheckpointError(f"{path} is not a readable checkpoint: {_first_line(exc)}") from None
     return _validate(obj, path)
@@ -99,16 +114,29 @@ def _validate(obj: Any, path: Path) -> Checkpoint:
             f"{path} is not an edgeyolo checkpoint (expected keys {list(REQUIRED_KEYS)}, found {keys})"
         )
     state = obj["model"]
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
         raise CheckpointError(f"{path}: 'model' must be a state_dict of tensors")
     if not isinstance(obj["cfg"], str) or not isinstance(obj["names"], list):
         raise CheckpointError(f"{path}: 'cfg' must be YAML text and 'names' a list")
+    if not all(isinstance(n, (str, int)) and not isinstance(n, bool) for n in obj["names"]):
+        raise CheckpointError(f"{path}: 'names' must be a list of strings")
+    imgsz = obj["imgsz"]
+    if isinstance(imgsz, bool) or not isinstance(imgsz, int) or not 0 < imgsz <= MAX_IMGSZ:
+        raise CheckpointError(f"{path}: 'imgsz' must be an integer in [1, {MAX_IMGSZ}], got {imgsz!r}")
+    meta = obj.get("meta")
+    if meta is not None and not isinstance(meta, dict):
+        raise CheckpointError(f"{path}: 'meta' must be a mapping, got {type(meta).__name__}")
+    for key, tensor in state.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(f"{path}: tensor {key!r} holds NaN or infinite values")
     return Checkpoint(
         state_dict=state,
         cfg=obj["cfg"],
         names=[str(n) for n in obj["names"]],
-        imgsz=int(obj["imgsz"]),
-        meta=dict(obj.get("meta") or {}),
+        imgsz=imgsz,
+        meta=dict(meta or {}),
         path=str(path),
     )
 
@@ -132,7 +160,13 @@ def model_from_checkpoint(ckpt: Checkpoint, cfg_text: str | None = None) -> Dete
             if keys
         )
         raise CheckpointError(f"{ckpt.path}: weights do not fit the model config ({detail})")
+    strides = model.head.stride.clone()
     model.load_state_dict(ckpt.state_dict)
+    if not torch.equal(model.head.stride, strides):
+        raise CheckpointError(
+            f"{ckpt.path}: its stride buffer {model.head.stride.tolist()} does not match the strides its "
+            f"config builds {strides.tolist()}"
+        )
     model.names = list(ckpt.names)
     return model
 

@@ -9,12 +9,17 @@ from typing import Any
 from torch import nn
 
 from edgeyolo.config import ModelConfig, ModelConfigError
-from edgeyolo.models.layers.activations import default_activation
+from edgeyolo.models.layers.activations import ACTIVATIONS, default_activation
 from edgeyolo.models.registry import REGISTRY, LayerSpec
 
 # A multi-output backbone's feature maps occupy this many leading layer indices (seed 003's layout:
 # index 0 is a placeholder, 1..4 are the stride 4/8/16/32 maps, the backbone itself is index 4).
 BACKBONE_SLOTS = 5
+
+# Size limits checked before any weight is allocated (see `check_model_size`): well above the largest
+# YOLO in common use (YOLOv5x, 86.7 M parameters), far below what would exhaust a workstation's memory.
+MAX_PARAMETERS = 100_000_000  # 400 MB of float32 weights
+MAX_REPEATS = 100  # modules one YAML row may stack after depth scaling
 
 
 @dataclass
@@ -44,6 +49,14 @@ def _resolve_arg(value: Any, symbols: dict[str, Any]) -> Any:
     return value
 
 
+def _multiple(data: dict[str, Any], key: str, source: str) -> float:
+    value = data.get(key, 1.0)
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not number or not math.isfinite(value) or value <= 0:
+        raise ModelConfigError(f"{source}: {key!r} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
 def _scale_depth(n: int, gd: float) -> int:
     return max(round(n * gd), 1) if n > 1 else n
 
@@ -52,18 +65,22 @@ def parse_model(cfg: ModelConfig, ch_in: int = 3) -> tuple[nn.Sequential, list[i
     """Build the layer list. Returns (layers, indices whose outputs later layers read, summary rows)."""
     d = cfg.data
     nc, anchors = d.get("nc"), d.get("anchors")
-    gd, gw = float(d.get("depth_multiple", 1.0)), float(d.get("width_multiple", 1.0))
-    if not isinstance(nc, int) or nc < 1:
+    gd = _multiple(d, "depth_multiple", cfg.source)
+    gw = _multiple(d, "width_multiple", cfg.source)
+    if not isinstance(nc, int) or isinstance(nc, bool) or nc < 1:
         raise ModelConfigError(f"{cfg.source}: 'nc' must be a positive integer, got {nc!r}")
-    if gd <= 0 or gw <= 0:
-        raise ModelConfigError(f"{cfg.source}: depth_multiple and width_multiple must be > 0")
     symbols = {"nc": nc, "anchors": anchors}
 
     layers: list[nn.Module] = []
     rows: list[LayerRow] = []
     save: set[int] = set()
     channels: list[int] = []  # output channels by layer index (0 marks a placeholder)
-    with default_activation(d.get("activation")):
+    total = 0
+    activation = d.get("activation")
+    if activation is not None and activation not in ACTIVATIONS:
+        known = ", ".join(ACTIVATIONS)
+        raise ModelConfigError(f"{cfg.source}: unknown activation {activation!r}; known: {known}")
+    with default_activation(activation):
         for section, pos, row in cfg.rows():
             where = cfg.where(section, pos)
             idx = len(channels)
@@ -71,14 +88,22 @@ def parse_model(cfg: ModelConfig, ch_in: int = 3) -> tuple[nn.Sequential, list[i
                 module, c2, f, n, args, name = _build_row(row, idx, channels, ch_in, gd, gw, symbols)
             except ModelConfigError as exc:
                 raise ModelConfigError(f"{where}: {exc}") from None
-            except (TypeError, ValueError, IndexError, KeyError) as exc:
-                raise ModelConfigError(f"{where}: cannot build {row!r}: {exc}") from exc
+            except (TypeError, ValueError, IndexError, KeyError, OverflowError, RuntimeError) as exc:
+                # the first line only: torch appends its C++ stack to some messages
+                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise ModelConfigError(f"{where}: cannot build {row!r}: {reason}") from exc
             if isinstance(c2, list):  # multi-output backbone
                 channels = [0] * (BACKBONE_SLOTS - len(c2)) + list(c2)
                 idx = len(channels) - 1
             else:
                 channels.append(c2)
             params = sum(p.numel() for p in module.parameters())
+            total += params
+            if total > MAX_PARAMETERS:
+                raise ModelConfigError(
+                    f"{where}: the model grows past {total:,} parameters by this layer; edgeyolo refuses "
+                    f"models above {MAX_PARAMETERS:,} (check nc, width_multiple, depth_multiple and 'number')"
+                )
             module.i, module.f, module.type, module.np, module.where = idx, f, name, params, where
             save.update(x % idx for x in ([f] if isinstance(f, int) else f) if x != -1)
             layers.append(module)
@@ -86,6 +111,16 @@ def parse_model(cfg: ModelConfig, ch_in: int = 3) -> tuple[nn.Sequential, list[i
     if not isinstance(layers[-1], REGISTRY["Detect"].cls):
         raise ModelConfigError(f"{cfg.source}: the last layer must be Detect")
     return nn.Sequential(*layers), sorted(save), rows
+
+
+def check_model_size(cfg: ModelConfig, ch_in: int = 3) -> int:
+    """Build the layers on the meta device (no memory allocated) and return the parameter count;
+    raises ModelConfigError naming the row where the model passes MAX_PARAMETERS or MAX_REPEATS."""
+    import torch
+
+    with torch.device("meta"):
+        layers, _, _ = parse_model(cfg, ch_in)
+    return sum(p.numel() for p in layers.parameters())
 
 
 def _input_channels(f: int | list[int], idx: int, channels: list[int], ch_in: int) -> list[int]:
@@ -129,6 +164,10 @@ def _build_row(
     args = [_resolve_arg(a, symbols) for a in args]
     c_in = _input_channels(f, idx, channels, ch_in)
     n = _scale_depth(n, gd)
+    if n > MAX_REPEATS:
+        raise ModelConfigError(
+            f"'number' {row[1]} x depth_multiple {gd:g} stacks {n} modules; at most {MAX_REPEATS} per row"
+        )
 
     if spec.kind == "backbone":
         if idx != 0 or f != -1:

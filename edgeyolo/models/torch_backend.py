@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from edgeyolo.models.checkpoint import load_model
+from edgeyolo.models.checkpoint import load_checkpoint, model_from_checkpoint
 from edgeyolo.models.contract import build_contract
 from edgeyolo.runtime.backends.base import Backend, BackendError
 
@@ -26,10 +26,8 @@ class TorchBackend(Backend):
         trust: bool = False,
     ) -> None:
         super().__init__(path)
-        from edgeyolo.models.checkpoint import load_checkpoint
-
-        ckpt = load_checkpoint(path, trust=trust)
-        self.model = load_model(path, trust=trust)
+        ckpt = load_checkpoint(path, trust=trust)  # read once: the model is built from this
+        self.model = model_from_checkpoint(ckpt).eval()
         device = "cuda" if device == "gpu" else device
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise BackendError(f"device {device!r} asked for, but torch sees no CUDA GPU")

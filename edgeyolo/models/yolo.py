@@ -9,7 +9,7 @@ from torch import nn
 
 from edgeyolo.config import ModelConfig, ModelConfigError, load_config, parse_config_text
 from edgeyolo.models.head import Detect
-from edgeyolo.models.parser import BACKBONE_SLOTS, LayerRow, parse_model
+from edgeyolo.models.parser import BACKBONE_SLOTS, LayerRow, check_model_size, parse_model
 
 STRIDE_PROBE = 256  # input size used to measure each level's stride
 
@@ -27,6 +27,7 @@ class DetectionModel(nn.Module):
                 data={**cfg.data, "nc": int(nc)}, text=cfg.text, source=cfg.source, lines=cfg.lines
             )
             self.cfg = cfg
+        check_model_size(cfg, ch)  # refuses absurd sizes before allocating anything
         self.model, self.save, self.rows = parse_model(cfg, ch)
         self.names = [str(i) for i in range(self.nc)]
         self.ch = ch

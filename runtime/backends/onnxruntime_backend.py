@@ -8,6 +8,7 @@ import numpy as np
 
 from edgeyolo.runtime.backends.base import Backend, BackendError, require_library
 from edgeyolo.runtime.contract import METADATA_KEY, Contract, ContractError
+from edgeyolo.runtime.graph_check import Port, check_graph
 
 _DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(uint8)": np.uint8}
 
@@ -30,6 +31,18 @@ def providers_for(device: str, available: list[str]) -> list[str]:
             "install onnxruntime-gpu"
         )
     return [*found, "CPUExecutionProvider"]
+
+
+def _ports(args) -> list[Port]:
+    """onnxruntime's NodeArg list as Ports (a named or missing dimension is dynamic)."""
+    return [
+        Port(a.name, tuple(d if isinstance(d, int) else None for d in a.shape), _np_dtype(a.type))
+        for a in args
+    ]
+
+
+def _np_dtype(onnx_type: str) -> np.dtype | None:
+    return np.dtype(_DTYPES[onnx_type]) if onnx_type in _DTYPES else None
 
 
 class OnnxRuntimeBackend(Backend):
@@ -56,6 +69,9 @@ class OnnxRuntimeBackend(Backend):
                 f"{path} carries no {METADATA_KEY!r} metadata: export it with `edgeyolo export`"
             )
         self.contract = Contract.from_json(meta[METADATA_KEY])
+        check_graph(
+            self.contract, _ports(self.session.get_inputs()), _ports(self.session.get_outputs()), path
+        )
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         self.input_dtype = np.dtype(_DTYPES.get(inp.type, np.float32))

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeyolo.runtime.backends.base import Backend, BackendError, require_library
+from edgeyolo.runtime.graph_check import Port, check_graph
 
 # What the runtime asks OpenVINO to compute in, by model precision. Stated explicitly: left alone,
 # OpenVINO silently runs bf16 on CPUs that support it.
@@ -43,6 +44,7 @@ class OpenVINOBackend(Backend):
         from edgeyolo.runtime.artifact import openvino_contract
 
         self.contract = openvino_contract(model, path)
+        check_graph(self.contract, _ports(model.inputs), _ports(model.outputs), path)
         device = {"cpu": "CPU", "gpu": "GPU", "npu": "NPU", "auto": "AUTO"}.get(device.lower(), device)
         hint = precision or _PRECISION_HINT[self.contract.precision]
         config = {"PERFORMANCE_HINT": performance_hint}
@@ -84,3 +86,18 @@ class OpenVINOBackend(Backend):
     def close(self) -> None:
         self.compiled = None
         self._local = threading.local()
+
+
+def _ports(ports) -> list[Port]:
+    """OpenVINO model ports as Ports (dynamic dimensions become None)."""
+    out = []
+    for port in ports:
+        shape = port.get_partial_shape()
+        dims = tuple(d.get_length() if d.is_static else None for d in shape) if shape.rank.is_static else None
+        try:
+            dtype = np.dtype(port.get_element_type().to_dtype())
+        except (TypeError, RuntimeError):  # element types numpy has no name for
+            dtype = None
+        name = port.get_any_name() if port.get_names() else f"#{port.get_index()}"
+        out.append(Port(name, dims, dtype))
+    return out

@@ -369,3 +369,49 @@ def test_missing_webcam_reports_and_closes_promptly():
         assert wait_for(lambda: messages, 2.0) and "97" in messages[0]
     finally:
         close_promptly(source)
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_connect_timeout_gives_up_with_a_clear_error():
+    from edgeyolo.runtime.sources import SourceConnectError
+
+    url = f"http://127.0.0.1:{closed_port()}/x.mjpg"
+    source = open_source(url, stall_timeout=0.5, connect_timeout=1.0, on_warning=lambda m: None)
+    try:
+        assert source.state == "connecting" and source.error is None
+        start = time.monotonic()
+        with pytest.raises(SourceConnectError, match=r"no frame within 1 s of opening it"):
+            for _ in source:
+                pass
+        assert 0.9 <= time.monotonic() - start < 3.0
+        assert source.state == "failed" and url in source.error
+        with pytest.raises(SourceConnectError):
+            source.read(timeout=0.1)
+    finally:
+        close_promptly(source)
+
+
+def test_connect_timeout_does_not_end_a_stream_that_connected(server):
+    srv = server()
+    source = open_source(srv.url, stall_timeout=0.5, connect_timeout=1.0, on_warning=lambda m: None)
+    try:
+        assert source.read(timeout=5) is not None and source.state == "streaming"
+        srv.paused = True  # a stream that once worked is retried forever, past the connect timeout
+        assert wait_for(lambda: source.state == "reconnecting", 3.0)
+        time.sleep(1.2)
+        assert source.state == "reconnecting"
+        srv.paused = False
+        assert source.read(timeout=5) is not None
+    finally:
+        close_promptly(source)
+    assert source.state == "closed"
+
+
+def test_connect_timeout_must_be_positive():
+    with pytest.raises(ValueError, match="connect_timeout must be > 0"):
+        open_source("rtsp://127.0.0.1:1/x", connect_timeout=0)
