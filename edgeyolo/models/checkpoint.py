@@ -55,6 +55,10 @@ def save_checkpoint(
         "imgsz": int(imgsz),
         "meta": {"edgeyolo_version": __version__, "cfg_source": model.cfg.source, **(meta or {})},
     }
+    from edgeyolo.models.foreign.overrides import current_overrides
+
+    if overrides := current_overrides(model):
+        payload["meta"]["overrides"] = overrides
     atomic_torch_save(payload, path)
     return path
 
@@ -65,12 +69,18 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
         torch.save(obj, tmp)
 
 
-def load_checkpoint(path: str | Path, trust: bool = False) -> Checkpoint:
+def load_checkpoint(path: str | Path, trust: bool = False, cfg_text: str | None = None) -> Checkpoint:
     """Read a checkpoint with `weights_only=True`. A file that needs arbitrary unpickling is refused
-    unless `trust` is set (then it loads with a warning)."""
+    unless `trust` is set (then it loads with a warning). Checkpoints of other training code are recognised
+    and converted (`edgeyolo.models.foreign`); a plain state_dict needs its model YAML as `cfg_text`."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
+    from edgeyolo.models import foreign
+
+    imported = foreign.screen(path, trust)
+    if imported is not None:
+        return imported
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -84,6 +94,10 @@ def load_checkpoint(path: str | Path, trust: bool = False) -> Checkpoint:
         obj = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:  # torch.load raises anything from IndexError to RuntimeError on junk input
         raise CheckpointError(f"{path} is not a readable checkpoint: {_first_line(exc)}") from None
+    if not (isinstance(obj, dict) and all(k in obj for k in REQUIRED_KEYS)):
+        imported = foreign.from_plain_object(obj, path, cfg_text)
+        if imported is not None:
+            return imported
     return _validate(obj, path)
 
 
@@ -134,9 +148,16 @@ def model_from_checkpoint(ckpt: Checkpoint, cfg_text: str | None = None) -> Dete
         raise CheckpointError(f"{ckpt.path}: weights do not fit the model config ({detail})")
     model.load_state_dict(ckpt.state_dict)
     model.names = list(ckpt.names)
+    if cfg_text is None and ckpt.meta.get("overrides"):
+        from edgeyolo.models.foreign.overrides import apply_overrides
+
+        apply_overrides(model, ckpt.meta["overrides"])
     return model
 
 
 def load_model(path: str | Path, trust: bool = False, cfg_text: str | None = None) -> DetectionModel:
     """Load a checkpoint and return its model in eval mode."""
-    return model_from_checkpoint(load_checkpoint(path, trust=trust), cfg_text).eval()
+    ckpt = load_checkpoint(path, trust=trust, cfg_text=cfg_text)
+    if "imported_from" in ckpt.meta:
+        cfg_text = None  # the import rebuilt the config from --cfg already
+    return model_from_checkpoint(ckpt, cfg_text).eval()
