@@ -359,9 +359,11 @@ def _output(args, model, suffix: str) -> Path:
 def _checkpoint_imgsz(args) -> tuple[int, int] | None:
     if not args.weights:
         return None
+    from edgeyolo.config import load_config
     from edgeyolo.models.checkpoint import load_checkpoint
 
-    size = load_checkpoint(args.weights, trust=args.trust_checkpoint).imgsz
+    cfg_text = load_config(args.cfg).text if args.cfg else None  # a plain state_dict needs it
+    size = load_checkpoint(args.weights, trust=args.trust_checkpoint, cfg_text=cfg_text).imgsz
     return (size, size)
 
 

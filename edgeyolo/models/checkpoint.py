@@ -158,6 +158,6 @@ def model_from_checkpoint(ckpt: Checkpoint, cfg_text: str | None = None) -> Dete
 def load_model(path: str | Path, trust: bool = False, cfg_text: str | None = None) -> DetectionModel:
     """Load a checkpoint and return its model in eval mode."""
     ckpt = load_checkpoint(path, trust=trust, cfg_text=cfg_text)
-    if "imported_from" in ckpt.meta:
-        cfg_text = None  # the import rebuilt the config from --cfg already
+    if ckpt.meta.get("converted"):
+        cfg_text = None  # converted from another format just now, using --cfg already
     return model_from_checkpoint(ckpt, cfg_text).eval()

@@ -115,6 +115,7 @@ def _checkpoint(conv: yolov5.Converted, path: Path, fmt: str) -> Checkpoint:
         "imported_from": {"format": fmt, "file": path.name, "sha256": _sha256(path)},
         "adapted": conv.adapted,
         "overrides": conv.overrides,
+        "converted": True,  # in memory only: `edgeyolo import` writes the native checkpoint without it
     }
     return Checkpoint(
         state_dict=conv.state_dict,
