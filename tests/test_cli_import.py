@@ -36,7 +36,11 @@ def test_import_writes_native_checkpoint_and_reports(tmp_path: Path, capsys: pyt
 
 @pytest.mark.parametrize(
     ("weights", "ref", "extra"),
-    [(BEST80, "yolov5-mnv2-nc80", []), (STATE3, "yolov5-mnv2-nc3", ["--cfg", str(CFG3)])],
+    [
+        (BEST80, "yolov5-mnv2-nc80", []),
+        (STATE3, "yolov5-mnv2-nc3", ["--cfg", str(CFG3)]),
+        (FIXTURES / "pytorch_yolov4-mnv3-nc4-best.pt", "pytorch_yolov4-mnv3-nc4-best", []),
+    ],
 )
 @pytest.mark.parametrize("outputs", ["raw", "decoded"])
 def test_exported_onnx_equals_yolov5(

@@ -14,16 +14,19 @@ from typing import Any
 import torch
 
 from edgeyolo.models.checkpoint import Checkpoint, CheckpointError
-from edgeyolo.models.foreign import yolov5
+from edgeyolo.models.foreign import pytorch_yolov4, yolov5
 from edgeyolo.models.foreign.safe_pickle import (
     PLAIN_DATA,
     TORCH_NN,
+    Placeholder,
     UnsupportedCheckpointError,
     list_globals,
     load_with_placeholders,
 )
 
-FORMATS = {yolov5.FORMAT: yolov5.CLASSES}
+# YOLOv5 and PyTorch_YOLOv4 share module names (`models.yolo.Model`, `models.common.Conv`); which one a
+# file is shows after loading (the YAML dict is `yaml` in one, `md` in the other).
+FORMATS = {f"{yolov5.FORMAT}/{pytorch_yolov4.FORMAT}": yolov5.CLASSES | pytorch_yolov4.CLASSES}
 
 
 def screen(path: Path, trust: bool) -> Checkpoint | None:
@@ -47,8 +50,10 @@ def screen(path: Path, trust: bool) -> Checkpoint | None:
     if not isinstance(pickled.obj, dict):
         kind = type(pickled.obj).__name__
         raise CheckpointError(f"{path}: a {fmt} file holding {kind}, not a checkpoint dict")
-    conv = yolov5.from_pickle(pickled.obj, str(path))
-    return _checkpoint(conv, path, fmt)
+    root = pickled.obj.get("model")
+    if isinstance(root, Placeholder) and pytorch_yolov4.is_pytorch_yolov4(root):
+        return _checkpoint(pytorch_yolov4.from_pickle(pickled.obj, str(path)), path, pytorch_yolov4.FORMAT)
+    return _checkpoint(yolov5.from_pickle(pickled.obj, str(path)), path, yolov5.FORMAT)
 
 
 def classify(names: list[str], path: Path) -> str:

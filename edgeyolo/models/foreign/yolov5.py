@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,7 +167,7 @@ def from_pickle(ckpt: dict[str, Any], source: str) -> Converted:
     conv = _convert(data, state, detect_path, stride.float(), source, attrs.get("names"), adapted)
     conv.imgsz = int(imgsz) if isinstance(imgsz, (int, float)) and imgsz > 0 else None
     model = build(conv.cfg_text, source)
-    conv.overrides = _tree_overrides(root, model, conv.adapted)
+    conv.overrides = tree_overrides(root, model, conv.adapted)
     return conv
 
 
@@ -235,13 +236,16 @@ def _convert(
     return Converted(dump_yaml(d, header), sd, names_list(names, int(d["nc"])), None, {}, adapted)
 
 
-def _tree_overrides(root: Placeholder, model: nn.Module, adapted: list[str]) -> dict[str, Any]:
-    """Compare the pickled modules with what edgeyolo built from the YAML, path by path."""
+def tree_overrides(
+    root: Placeholder, model: nn.Module, adapted: list[str], rename: Callable[[str], str] = str
+) -> dict[str, Any]:
+    """Compare the pickled modules with what edgeyolo built from the YAML, path by path (`rename` maps a
+    pickled module path to edgeyolo's)."""
     ours = dict(model.named_modules())
     bn: dict[str, list[float]] = {}
     act: dict[str, str] = {}
     for prefix, mod in iter_modules(root):
-        path = prefix.rstrip(".")
+        path = rename(prefix.rstrip("."))
         mine = ours.get(path)
         if mine is None:
             continue
@@ -261,10 +265,18 @@ def _placeholder_activation(mod: Placeholder) -> str | None:
     name = mod.short_name
     if name == "LeakyReLU":
         return f"LeakyReLU:{mod.attrs.get('negative_slope', 0.01)}"
+    if mod.qualified_name in CUSTOM_ACTIVATIONS:
+        return CUSTOM_ACTIVATIONS[mod.qualified_name]
     return name if mod.qualified_name.startswith("torch.nn.modules.") and name in _ACT_NAMES else None
 
 
 _ACT_NAMES = {"SiLU", "ReLU", "ReLU6", "Hardswish", "Hardsigmoid", "Mish", "Sigmoid", "Identity"}
+# Activation classes the training code defines itself (PyTorch_YOLOv4's Mish, document 002's h-swish).
+CUSTOM_ACTIVATIONS = {
+    "models.common.Mish": "Mish",
+    "models.common.hswish": "hswish",
+    "models.common.hsigmoid": "hsigmoid",
+}
 
 
 def _rule_overrides(model: DetectionModel, adapted: list[str]) -> dict[str, Any]:
