@@ -38,7 +38,7 @@ def apply_overrides(model: nn.Module, overrides: dict[str, Any] | None) -> None:
         bn = model.get_submodule(path)
         if not isinstance(bn, nn.BatchNorm2d):
             raise ValueError(f"override for {path}: not a BatchNorm2d")
-        bn.eps, bn.momentum = float(eps), float(momentum)
+        bn.eps, bn.momentum = float(eps), None if momentum is None else float(momentum)
     for path, spec in (overrides.get("act") or {}).items():
         parent, _, name = path.rpartition(".")
         owner = model.get_submodule(parent) if parent else model

@@ -251,7 +251,8 @@ def tree_overrides(
             continue
         a = mod.attrs
         if mod.short_name == "BatchNorm2d" and isinstance(mine, nn.BatchNorm2d):
-            pair = [float(a.get("eps", 1e-5)), float(a.get("momentum") or 0.1)]
+            momentum = a.get("momentum", 0.1)  # None (cumulative average) is a valid setting
+            pair = [float(a.get("eps", 1e-5)), None if momentum is None else float(momentum)]
             if tuple(pair) != BN_DEFAULT:
                 bn[path] = pair
         theirs = _placeholder_activation(mod)
