@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 import torch
@@ -17,6 +18,19 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "foreign"
 BEST80 = FIXTURES / "yolov5-mnv2-nc80-best.pt"
 STATE3 = FIXTURES / "yolov5-mnv2-nc3-state_dict.pt"
 CFG3 = FIXTURES / "yolov5-mnv2-nc3.yaml"
+YB = "yolobody-mnv2-voc"
+
+
+def _import_yolobody(folder: Path) -> Path:
+    out = folder / "yolobody.pt"
+    side = [
+        "--classes",
+        str(FIXTURES / f"{YB}-classes.txt"),
+        "--anchors",
+        str(FIXTURES / f"{YB}-anchors.txt"),
+    ]
+    assert main(["import", str(FIXTURES / f"{YB}.pth"), *side, "-o", str(out)]) == 0
+    return out
 
 
 def test_import_writes_native_checkpoint_and_reports(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -40,13 +54,21 @@ def test_import_writes_native_checkpoint_and_reports(tmp_path: Path, capsys: pyt
         (BEST80, "yolov5-mnv2-nc80", []),
         (STATE3, "yolov5-mnv2-nc3", ["--cfg", str(CFG3)]),
         (FIXTURES / "pytorch_yolov4-mnv3-nc4-best.pt", "pytorch_yolov4-mnv3-nc4-best", []),
+        (YB, YB, []),
     ],
 )
 @pytest.mark.parametrize("outputs", ["raw", "decoded"])
 def test_exported_onnx_equals_yolov5(
-    tmp_path: Path, capsys: pytest.CaptureFixture, weights: Path, ref: str, extra: list[str], outputs: str
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+    weights: Path | str,
+    ref: str,
+    extra: list[str],
+    outputs: str,
 ) -> None:
     out = tmp_path / "m.onnx"
+    if weights == YB:
+        weights = _import_yolobody(tmp_path)
     argv = ["export", "--weights", str(weights), *extra, "--imgsz", "96,128", "--outputs", outputs]
     assert main([*argv, "-o", str(out)]) == 0, capsys.readouterr().err
     expected = np.load(FIXTURES / f"{ref}.npz")
@@ -59,17 +81,23 @@ def test_exported_onnx_equals_yolov5(
         assert np.abs(g - w).max() <= 1e-4 * np.abs(w).max()
 
 
-def test_detector_boxes_from_imported_model(tmp_path: Path) -> None:
-    """The runtime's Detector on the exported model finds the box YOLOv5's decoding gives (the imported
-    PyTorch model's decoded output equals YOLOv5's own, tested above)."""
+@pytest.mark.parametrize("fmt", ["yolov5", "yolobody"])
+def test_detector_boxes_from_imported_model(tmp_path: Path, fmt: str) -> None:
+    """The runtime's Detector on the exported model finds the box the training code's decoding gives (the
+    imported PyTorch model's decoded output equals theirs, tested above): YOLOv5's decode, and document
+    001's YOLOv3-style decode, which the exported contract carries as head 'yolov3-anchor'."""
+    from edgeyolo.export.metadata import read_metadata
     from edgeyolo.models.checkpoint import load_model
     from edgeyolo.runtime import Detector
 
+    weights, ref = (BEST80, "yolov5-mnv2-nc80") if fmt == "yolov5" else (_import_yolobody(tmp_path), YB)
     onnx_path = tmp_path / "m.onnx"
-    assert main(["export", "--weights", str(BEST80), "--imgsz", "96,128", "-o", str(onnx_path)]) == 0
-    rgb = np.load(FIXTURES / "yolov5-mnv2-nc80.npz")["input"][0].transpose(1, 2, 0)
+    assert main(["export", "--weights", str(weights), "--imgsz", "96,128", "-o", str(onnx_path)]) == 0
+    head = read_metadata(onnx.load(str(onnx_path))).head
+    assert head == ("yolov5-anchor" if fmt == "yolov5" else "yolov3-anchor")
+    rgb = np.load(FIXTURES / f"{ref}.npz")["input"][0].transpose(1, 2, 0)
     frame = np.ascontiguousarray((rgb[..., ::-1] * 255).round().astype(np.uint8))  # BGR, 128x96
-    model = load_model(BEST80)
+    model = load_model(weights)
     x = torch.from_numpy(np.ascontiguousarray(frame[..., ::-1].transpose(2, 0, 1)) / 255.0).float()[None]
     with torch.no_grad():
         dec = model(x)[0].numpy()

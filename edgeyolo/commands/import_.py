@@ -15,6 +15,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("source", help="the checkpoint to import (.pt / .pth)")
     p.add_argument("-o", "--output", required=True, help="native edgeyolo checkpoint to write (.pt)")
     p.add_argument("--cfg", help="the YOLOv5 model YAML a plain state_dict was trained with")
+    p.add_argument("--classes", help="classes .txt of a YoloBody .pth (design document 001), one per line")
+    p.add_argument("--anchors", help="anchors .txt of a YoloBody .pth: 9 comma-separated w,h pairs")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
 
 
@@ -36,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
             cfg_text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise EdgeYoloError(f"cannot read --cfg {path}: {exc}") from None
-    report = import_checkpoint(src, out, cfg_text)
+    report = import_checkpoint(src, out, cfg_text, args.classes, args.anchors)
     if args.json:
         print(json.dumps(report))
         return 0

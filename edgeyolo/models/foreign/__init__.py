@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from edgeyolo.models.checkpoint import Checkpoint, CheckpointError
-from edgeyolo.models.foreign import pytorch_yolov4, yolov5
+from edgeyolo.models.foreign import pytorch_yolov4, yolobody, yolov5
 from edgeyolo.models.foreign.safe_pickle import (
     PLAIN_DATA,
     TORCH_NN,
@@ -89,14 +89,22 @@ def classify(names: list[str], path: Path) -> str:
     raise UnsupportedCheckpointError(f"{path}: no supported format uses {modules[0]}")
 
 
-def from_plain_object(obj: Any, path: Path, cfg_text: str | None) -> Checkpoint | None:
+def from_plain_object(
+    obj: Any, path: Path, cfg_text: str | None, side: dict[str, str | Path | None] | None = None
+) -> Checkpoint | None:
     """A weights-only object that is not an edgeyolo checkpoint: a plain YOLOv5 state_dict (needs the model
-    YAML), or None when it is nothing foreign either."""
+    YAML), a document-001 YoloBody state_dict (needs `side` files: classes, anchors), or None when it is
+    nothing foreign either."""
     state = obj.get("state_dict", obj) if isinstance(obj, dict) else None
     if not isinstance(state, dict) or not state:
         return None
     if not all(isinstance(v, torch.Tensor) for v in state.values()):
         return None
+    if yolobody.is_yolobody(state):
+        side = side or {}
+        names, anchors = yolobody.read_side_files(side.get("classes"), side.get("anchors"), str(path))
+        conv = yolobody.from_state_dict(state, str(path), names, anchors)
+        return _checkpoint(conv, path, yolobody.FORMAT)
     if not any(k.startswith("model.") and k.endswith(".anchors") for k in state):
         raise CheckpointError(
             f"{path} is not an edgeyolo checkpoint, nor a state_dict of a known layout {_sample(state)}"
@@ -108,6 +116,27 @@ def from_plain_object(obj: Any, path: Path, cfg_text: str | None) -> Checkpoint 
         )
     conv = yolov5.from_state_dict(state, cfg_text, str(path))
     return _checkpoint(conv, path, f"{yolov5.FORMAT} state_dict")
+
+
+def load_with_side_files(path: Path, classes: str | Path | None, anchors: str | Path | None) -> Checkpoint:
+    """A plain state_dict that needs side files (document 001's YoloBody), read weights-only."""
+    names = list_globals(path)
+    if names:
+        classify(names, path)  # refuses what must be refused, naming it
+        raise CheckpointError(
+            f"{path}: --classes/--anchors are for a plain YoloBody state_dict, not this file"
+        )
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        lines = str(exc).strip().splitlines()
+        raise CheckpointError(f"{path} is not a readable checkpoint: {lines[0] if lines else exc}") from None
+    ckpt = from_plain_object(obj, path, None, {"classes": classes, "anchors": anchors})
+    if ckpt is None or ckpt.meta["imported_from"]["format"] != yolobody.FORMAT:
+        raise CheckpointError(
+            f"{path}: --classes/--anchors are for a plain YoloBody state_dict, not this file"
+        )
+    return ckpt
 
 
 def _sample(state: dict[str, torch.Tensor]) -> str:

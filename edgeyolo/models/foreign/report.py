@@ -13,11 +13,23 @@ from edgeyolo.models.checkpoint import (
 )
 
 
-def import_checkpoint(src: str | Path, out: str | Path, cfg_text: str | None = None) -> dict[str, Any]:
-    """Read `src` (YOLOv5 pickle, or a state_dict with its YAML in `cfg_text`), write the native checkpoint
-    `out` atomically, and return the report: format, classes, image size, what was adapted, parameters."""
+def import_checkpoint(
+    src: str | Path,
+    out: str | Path,
+    cfg_text: str | None = None,
+    classes: str | Path | None = None,
+    anchors: str | Path | None = None,
+) -> dict[str, Any]:
+    """Read `src` (a YOLOv5/PyTorch_YOLOv4 pickle, a YOLOv5 state_dict with its YAML in `cfg_text`, or a
+    document-001 YoloBody state_dict with its `classes`/`anchors` files), write the native checkpoint `out`
+    atomically, and return the report: format, classes, image size, what was adapted, parameters."""
     src, out = Path(src), Path(out)
-    ckpt = load_checkpoint(src, cfg_text=cfg_text)
+    if classes is not None or anchors is not None:
+        from edgeyolo.models.foreign import load_with_side_files
+
+        ckpt = load_with_side_files(src, classes, anchors)
+    else:
+        ckpt = load_checkpoint(src, cfg_text=cfg_text)
     origin = ckpt.meta.get("imported_from")
     if not ckpt.meta.get("converted"):
         raise CheckpointError(f"{src} is already an edgeyolo checkpoint; nothing to import")

@@ -120,7 +120,8 @@ def yolov5_activation(value: Any) -> str | None:
 
 
 def dump_yaml(d: dict[str, Any], header: str) -> str:
-    body = {k: d[k] for k in ("nc", "depth_multiple", "width_multiple", "anchors", "activation") if k in d}
+    keys = ("nc", "depth_multiple", "width_multiple", "anchors", "activation", "decode")
+    body = {k: d[k] for k in keys if k in d}
     text = yaml.safe_dump(body, sort_keys=False, default_flow_style=None)
     for section in ("backbone", "head"):
         text += f"{section}:\n" + "".join(
