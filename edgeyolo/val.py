@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import statistics
 import sys
-import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -31,7 +30,7 @@ from edgeyolo.errors import EdgeYoloError, require
 from edgeyolo.runtime.backends import BackendError, default_backend
 from edgeyolo.runtime.contract import ContractError
 from edgeyolo.runtime.detections import Detections
-from edgeyolo.runtime.detector import Detector
+from edgeyolo.runtime.detector import Detector, StageTimes
 
 if TYPE_CHECKING:
     import torch
@@ -83,9 +82,10 @@ def evaluate(
     pending: list[tuple[np.ndarray, Sample]] = []
 
     def flush() -> None:
-        results, stage_ms = _run_batch(detector, [f for f, _ in pending], step)
-        for stage, ms in zip(STAGES, stage_ms, strict=True):
-            times[stage] += [ms / len(pending)] * len(pending)
+        stage_times = StageTimes()
+        results = detector.detect_batch([f for f, _ in pending], stage_times)
+        for stage in STAGES:
+            times[stage] += [getattr(stage_times, stage) / len(pending)] * len(pending)
         for (frame, sample), d in zip(pending, results, strict=True):
             shapes.append(frame.shape[:2])
             gts.append(labels_to_pixels(sample.labels, frame.shape[:2]))
@@ -112,25 +112,6 @@ def evaluate(
         s: {"median": statistics.median(v), "mean": statistics.fmean(v)} for s, v in times.items() if v
     }
     return result
-
-
-def _run_batch(
-    detector: Detector, frames: list[np.ndarray], step: int
-) -> tuple[list[Detections], tuple[float, float, float]]:
-    """Detections of `frames` (at most `step`) and the milliseconds of each stage for the whole batch."""
-    t0 = time.perf_counter()
-    prepared = [detector.preprocess(f) for f in frames]
-    tensors = [t for t, _ in prepared]
-    if detector.backend.fixed_batch:  # a fixed batch is filled by repetition, as Detector.detect_batch does
-        tensors += [tensors[-1]] * (step - len(tensors))
-    x = np.concatenate(tensors, 0)
-    t1 = time.perf_counter()
-    outputs = detector.backend.infer(x)
-    outputs = [o[: len(frames)] for o in outputs]
-    t2 = time.perf_counter()
-    results = detector.postprocess(outputs, [i for _, i in prepared])
-    t3 = time.perf_counter()
-    return results, (1e3 * (t1 - t0), 1e3 * (t2 - t1), 1e3 * (t3 - t2))
 
 
 def load_detector(

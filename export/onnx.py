@@ -19,7 +19,7 @@ import onnx
 import torch
 
 from edgeyolo.atomic import atomic_output
-from edgeyolo.errors import EdgeYoloError, require
+from edgeyolo.errors import EdgeYoloError, FailedError, require
 from edgeyolo.export.metadata import write_metadata
 from edgeyolo.export.report import ExportReport, GraphStats
 from edgeyolo.export.verify import verify_onnx
@@ -37,7 +37,7 @@ class ExportError(EdgeYoloError):
     """The export cannot be done as asked."""
 
 
-class VerificationError(EdgeYoloError):
+class VerificationError(FailedError):
     """The exported model does not agree with PyTorch; nothing was written."""
 
     def __init__(self, message: str, report: ExportReport) -> None:

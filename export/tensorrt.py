@@ -19,7 +19,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from edgeyolo.atomic import atomic_output
-from edgeyolo.errors import EdgeYoloError
+from edgeyolo.errors import FailedError
 from edgeyolo.export.metadata import read_metadata, sha256_file, write_metadata
 from edgeyolo.export.onnx import ExportError
 from edgeyolo.export.verify import reference_nms
@@ -41,7 +41,7 @@ PLUGIN_DOMAIN = "TRT"
 INSTALL = "pip install 'edgeyolo[tensorrt]' (on Jetson, TensorRT comes with JetPack)"
 
 
-class TensorRTVerificationError(EdgeYoloError):
+class TensorRTVerificationError(FailedError):
     """The engine does not agree with the ONNX it was built from; nothing was written."""
 
 

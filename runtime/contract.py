@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edgeyolo.runtime.errors import EdgeYoloError
+
 SCHEMA_VERSION = 1
 METADATA_KEY = "edgeyolo"
 
@@ -31,7 +33,7 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-class ContractError(ValueError):
+class ContractError(EdgeYoloError, ValueError):
     """The metadata record is missing, malformed or inconsistent."""
 
 

@@ -6,18 +6,56 @@ frame ─ letterbox ─▶ tensor ─ backend.infer ─▶ outputs ─ decode �
 from __future__ import annotations
 
 import threading
+import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from edgeyolo.runtime.backends import Backend, load_backend
+from edgeyolo.runtime.backends import Backend, BackendError, load_backend
 from edgeyolo.runtime.decode import Candidates, decode_decoded, decode_raw
 from edgeyolo.runtime.detections import Detections
 from edgeyolo.runtime.letterbox import LetterboxInfo, letterbox
 from edgeyolo.runtime.nms import nms
+
+
+@dataclass
+class StageTimes:
+    """Milliseconds spent in each stage of one `Detector.detect_batch` call."""
+
+    preprocess: float = 0.0
+    inference: float = 0.0
+    postprocess: float = 0.0
+
+    @property
+    def end_to_end(self) -> float:
+        return self.preprocess + self.inference + self.postprocess
+
+
+class _Clock:
+    """Records stage laps into a `StageTimes`; costs nothing when no one asked for times."""
+
+    def __init__(self, times: StageTimes | None, sync: Callable[[], None] | None) -> None:
+        self.times, self.sync = times, sync
+        if times is not None:
+            self._sync()
+            self.last = time.perf_counter()
+
+    def _sync(self) -> None:
+        if self.sync is not None:
+            self.sync()
+
+    def lap(self, stage: str, sync: bool = False) -> None:
+        if self.times is None:
+            return
+        if sync:
+            self._sync()
+        now = time.perf_counter()
+        setattr(self.times, stage, 1e3 * (now - self.last))
+        self.last = now
 
 
 class Detector:
@@ -76,27 +114,37 @@ class Detector:
         """Detect objects in one BGR uint8 frame (HxWx3; grayscale and BGRA are converted)."""
         return self.detect_batch([frame])[0]
 
-    def detect_batch(self, frames: Sequence[np.ndarray]) -> list[Detections]:
-        """Detect objects in several frames, in as few backend calls as the model's batch allows."""
-        if len(frames) == 0:
+    def detect_batch(self, frames: Iterable[np.ndarray], times: StageTimes | None = None) -> list[Detections]:
+        """Detect objects in several frames, in as few backend calls as the model's batch allows.
+
+        This is the one batch loop: a fixed-batch model gets its batch filled by repetition, a dynamic one
+        gets all frames at once. `times`, if given, receives the milliseconds of each stage (the device is
+        synchronised around inference so GPU time is not counted as postprocessing).
+        """
+        frames = list(frames)
+        if not frames:
             return []
-        if len(frames) == 1 and self.backend.fixed_batch in (None, 1):  # the per-frame fast path
-            tensor, info = self.preprocess(frames[0])
-            return self.postprocess(self._infer(tensor), [info])
+        clock = _Clock(times, getattr(self.backend, "synchronize", None))
         prepared = [self.preprocess(f) for f in frames]
-        tensors = [t for t, _ in prepared]
-        infos = [i for _, i in prepared]
         batch = self.backend.fixed_batch
         step = len(frames) if batch is None else batch
+        chunks: list[tuple[np.ndarray, int]] = []
+        for start in range(0, len(prepared), step):
+            part = [t for t, _ in prepared[start : start + step]]
+            n = len(part)
+            part += [part[-1]] * (step - n)  # a fixed batch is filled by repetition
+            chunks.append((part[0] if len(part) == 1 else np.concatenate(part, 0), n))
+        clock.lap("preprocess")
+        outputs = [(self._infer(x), n) for x, n in chunks]
+        clock.lap("inference", sync=True)
         results: list[Detections] = []
-        for start in range(0, len(frames), step):
-            chunk = tensors[start : start + step]
-            pad = step - len(chunk)
-            x = np.concatenate(chunk + [chunk[-1]] * pad, 0)  # a fixed batch is filled by repetition
-            outputs = self._infer(x)
-            if pad:
-                outputs = [o[: len(chunk)] for o in outputs]
-            results += self.postprocess(outputs, infos[start : start + len(chunk)])
+        done = 0
+        for out, n in outputs:
+            if n < step:
+                out = [o[:n] for o in out]
+            results += self.postprocess(out, [info for _, info in prepared[done : done + n]])
+            done += n
+        clock.lap("postprocess")
         return results
 
     def preprocess(self, frame: np.ndarray) -> tuple[np.ndarray, LetterboxInfo]:
@@ -140,7 +188,7 @@ class Detector:
     # -- internals ----------------------------------------------------------------------------------
     def _infer(self, x: np.ndarray) -> list[np.ndarray]:
         if self._closed:
-            raise RuntimeError("this Detector is closed")
+            raise BackendError("this Detector is closed")
         return self.backend.infer(x)
 
     def _from_nms(self, outputs: list[np.ndarray]) -> list[Candidates]:

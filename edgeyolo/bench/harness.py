@@ -19,8 +19,9 @@ import numpy as np
 
 from edgeyolo.bench.memory import rss_mb
 from edgeyolo.bench.stats import Summary, fps, paired_ratio, summarize
+from edgeyolo.errors import EdgeYoloError
 from edgeyolo.runtime.backends import BackendError, default_backend
-from edgeyolo.runtime.detector import Detector
+from edgeyolo.runtime.detector import Detector, StageTimes
 
 __all__ = [
     "STAGES",
@@ -35,7 +36,7 @@ __all__ = [
 STAGES = ("letterbox", "inference", "postprocess", "end_to_end")
 
 
-class BenchError(ValueError):
+class BenchError(EdgeYoloError, ValueError):
     """A benchmark that cannot run as asked (bad options, a model that cannot load at the asked size)."""
 
 
@@ -137,7 +138,7 @@ class ModelResult:
 
 
 class StagedRunner:
-    """Runs one model's `Detector` path on `batch` frames per call and times each stage."""
+    """Runs one model's `Detector.detect_batch` on `batch` frames per call and times each stage."""
 
     def __init__(self, detector: Detector, frames: Sequence[np.ndarray], batch: int) -> None:
         if not frames:
@@ -145,8 +146,6 @@ class StagedRunner:
         self.detector = detector
         self.frames = list(frames)
         self.batch = batch
-        self.step = detector.backend.fixed_batch or batch  # a fixed batch is filled by repetition
-        self._sync = getattr(detector.backend, "synchronize", None)  # GPU backends: wait for the device
         self._calls = 0
 
     def _next_frames(self) -> list[np.ndarray]:
@@ -154,35 +153,11 @@ class StagedRunner:
         self._calls += 1
         return [self.frames[(start + k) % len(self.frames)] for k in range(self.batch)]
 
-    def _sync_device(self) -> None:
-        if self._sync is not None:
-            self._sync()
-
     def run(self) -> tuple[tuple[float, float, float, float], int]:
         """One timed call: (letterbox, inference, postprocess, end-to-end) in ms, and detections found."""
-        det, backend = self.detector, self.detector.backend
-        frames = self._next_frames()
-        self._sync_device()
-        t0 = time.perf_counter()
-        prepared = [det.preprocess(f) for f in frames]
-        chunks = []
-        for s in range(0, len(prepared), self.step):
-            part = [t for t, _ in prepared[s : s + self.step]]
-            n = len(part)
-            part += [part[-1]] * (self.step - n)
-            chunks.append((part[0] if self.step == 1 else np.concatenate(part, 0), n))
-        t1 = time.perf_counter()
-        outputs = [(backend.infer(x), n) for x, n in chunks]
-        self._sync_device()
-        t2 = time.perf_counter()
-        found = 0
-        for i, (out, n) in enumerate(outputs):
-            infos = [info for _, info in prepared[i * self.step : i * self.step + n]]
-            if n < self.step:
-                out = [o[:n] for o in out]
-            found += sum(len(d) for d in det.postprocess(out, infos))
-        t3 = time.perf_counter()
-        return (1e3 * (t1 - t0), 1e3 * (t2 - t1), 1e3 * (t3 - t2), 1e3 * (t3 - t0)), found
+        times = StageTimes()
+        found = sum(len(d) for d in self.detector.detect_batch(self._next_frames(), times))
+        return (times.preprocess, times.inference, times.postprocess, times.end_to_end), found
 
 
 def _check_imgsz(model: BenchModel, detector: Detector, imgsz: tuple[int, int] | None) -> None:

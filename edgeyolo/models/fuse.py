@@ -5,6 +5,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from edgeyolo.errors import FailedError
+
+
+class FuseError(FailedError, RuntimeError):
+    """A block in the model cannot be folded for inference."""
+
 
 def fuse_model(model: nn.Module) -> nn.Module:
     """Put `model` in eval mode and call `fuse()` on every block that owns one (Conv+BN folding, RepVGG
@@ -17,7 +23,7 @@ def fuse_model(model: nn.Module) -> nn.Module:
             fuse()
     leftover = [name for name, m in model.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if leftover:
-        raise RuntimeError(f"BatchNorm left after fusion (no block folds it): {', '.join(leftover[:5])}")
+        raise FuseError(f"BatchNorm left after fusion (no block folds it): {', '.join(leftover[:5])}")
     return model
 
 

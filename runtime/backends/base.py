@@ -4,29 +4,25 @@ from __future__ import annotations
 
 import abc
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
 from edgeyolo.runtime.contract import Contract
+from edgeyolo.runtime.errors import EdgeYoloError, MissingDependencyError, require
 
 
-class BackendError(RuntimeError):
+class BackendError(EdgeYoloError, RuntimeError):
     """A backend cannot load or run a model."""
 
 
-class MissingBackendError(BackendError, ImportError):
+class MissingBackendError(BackendError, MissingDependencyError):
     """The library a backend needs is not installed; the message names the extra."""
 
 
-def require(module: str, extra: str | None, backend: str):
-    """Import a backend's library on first use, or say what installs it."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        fix = f"pip install 'edgeyolo[{extra}]'" if extra else f"pip install {module.split('.')[0]}"
-        raise MissingBackendError(f"the {backend} backend needs {module.split('.')[0]}: {fix}") from exc
+def require_library(module: str, extra: str | None, backend: str) -> ModuleType:
+    """Import a backend's library on first use, or raise `MissingBackendError` saying what installs it."""
+    return require(module, extra, f"the {backend} backend", MissingBackendError)
 
 
 class Backend(abc.ABC):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeyolo.runtime.backends.base import Backend, BackendError, require
+from edgeyolo.runtime.backends.base import Backend, BackendError, require_library
 from edgeyolo.runtime.contract import METADATA_KEY, Contract, ContractError
 
 _DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(uint8)": np.uint8}
@@ -37,7 +37,7 @@ class OnnxRuntimeBackend(Backend):
 
     def __init__(self, path: str | Path, device: str = "cpu", threads: int | None = None) -> None:
         super().__init__(path)
-        ort = require("onnxruntime", None, "onnxruntime")
+        ort = require_library("onnxruntime", None, "onnxruntime")
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
         if threads:

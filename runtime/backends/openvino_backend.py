@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeyolo.runtime.backends.base import Backend, BackendError, require
+from edgeyolo.runtime.backends.base import Backend, BackendError, require_library
 from edgeyolo.runtime.contract import METADATA_KEY, Contract, ContractError
 
 # What the runtime asks OpenVINO to compute in, by model precision. Stated explicitly: left alone,
@@ -32,7 +32,7 @@ class OpenVINOBackend(Backend):
         threads: int | None = None,
     ) -> None:
         super().__init__(path)
-        ov = require("openvino", "openvino", "OpenVINO")
+        ov = require_library("openvino", "openvino", "OpenVINO")
         core = ov.Core()
         path = Path(path)
         if path.is_dir():
@@ -82,7 +82,7 @@ class OpenVINOBackend(Backend):
 
     def infer_many(self, inputs: list[np.ndarray]) -> list[list[np.ndarray]]:
         """Run several inputs through an async queue of infer requests; results in input order."""
-        ov = require("openvino", "openvino", "OpenVINO")
+        ov = require_library("openvino", "openvino", "OpenVINO")
         results: list[list[np.ndarray] | None] = [None] * len(inputs)
 
         def done(request, index: int) -> None:

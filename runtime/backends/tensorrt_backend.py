@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeyolo.runtime.backends.base import Backend, BackendError, require
+from edgeyolo.runtime.backends.base import Backend, BackendError, require_library
 from edgeyolo.runtime.backends.tensorrt_sidecar import (
     EngineRecord,
     check_engine_file,
@@ -85,8 +85,8 @@ class TensorRTBackend(Backend):
         """`record`: the sidecar's contents when the caller holds them already (export verifies a plan
         before its sidecar is in place); otherwise `<path>.json` is read. Either way it is checked."""
         super().__init__(path)
-        trt = require("tensorrt", "tensorrt", "tensorrt")
-        require("cuda", "tensorrt", "tensorrt")
+        trt = require_library("tensorrt", "tensorrt", "tensorrt")
+        require_library("cuda", "tensorrt", "tensorrt")
         self._trt = trt
         self.device = device_index(device)
         record = record or read_sidecar(path)

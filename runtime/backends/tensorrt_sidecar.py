@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgeyolo.runtime.backends.base import BackendError, require
+from edgeyolo.runtime.backends.base import BackendError, require_library
 from edgeyolo.runtime.contract import METADATA_KEY, Contract, ContractError, sha256_file
 
 SIDECAR_KEY = "tensorrt"
@@ -206,8 +206,8 @@ def load_cudart():
 def probe_env(device: int = 0) -> TensorRTEnv:
     """The TensorRT version, GPU name, compute capability and DLA cores of this process (needs both
     tensorrt and cuda-python)."""
-    trt = require("tensorrt", "tensorrt", "tensorrt")
-    require("cuda", "tensorrt", "tensorrt")
+    trt = require_library("tensorrt", "tensorrt", "tensorrt")
+    require_library("cuda", "tensorrt", "tensorrt")
     cudart = load_cudart()
     err, prop = cudart.cudaGetDeviceProperties(device)
     if err != cudart.cudaError_t.cudaSuccess:
