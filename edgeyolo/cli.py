@@ -12,7 +12,8 @@ import sys
 
 from edgeyolo import __version__
 
-COMMANDS = ("info", "export", "detect", "val", "bench", "train", "data")
+COMMANDS = ("info", "import", "export", "detect", "val", "bench", "train", "data")
+MODULES = {"import": "import_"}  # a module cannot be named `import`
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:
-        importlib.import_module(f"edgeyolo.commands.{name}").add_parser(sub)
+        importlib.import_module(f"edgeyolo.commands.{MODULES.get(name, name)}").add_parser(sub)
     return parser
 
 
@@ -32,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return importlib.import_module(f"edgeyolo.commands.{args.command}").run(args)
+        module = MODULES.get(args.command, args.command)
+        return importlib.import_module(f"edgeyolo.commands.{module}").run(args)
     except EdgeYoloError as exc:
         print(f"edgeyolo {args.command}: error: {one_line(exc)}", file=sys.stderr)
         return exc.exit_code

@@ -20,6 +20,8 @@ METADATA_KEY = "edgeyolo"
 OUTPUT_MODES = ("raw", "decoded", "nms")
 INPUT_FORMATS = ("float32-nchw-rgb", "uint8-nhwc-bgr")
 PRECISIONS = ("fp32", "fp16", "int8", "bf16")
+# Anchor heads by box decoding: YOLOv5's ((2*sigmoid)^2 x anchor) and YOLOv3/YOLOv4's (exp x anchor).
+HEADS = ("yolov5-anchor", "yolov3-anchor")
 
 
 def sha256_file(path: str | Path) -> str:
@@ -79,6 +81,8 @@ class Contract:
             raise ContractError(f"outputs must be one of {OUTPUT_MODES}, got {self.outputs!r}")
         if self.input not in INPUT_FORMATS:
             raise ContractError(f"input must be one of {INPUT_FORMATS}, got {self.input!r}")
+        if self.head not in HEADS:
+            raise ContractError(f"head must be one of {HEADS}, got {self.head!r}")
         if self.precision not in PRECISIONS:
             raise ContractError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if not self.names:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgeyolo.runtime.contract import Contract
+from edgeyolo.runtime.decode_yolov3 import YOLOV3_HEAD, yolov3_boxes
 
 __all__ = ["Candidates", "decode_decoded", "decode_raw"]
 
@@ -185,9 +186,13 @@ def decode_raw(
     # Pass 2, survivors only: scores, then boxes of the rows that reach conf.
     with np.errstate(over="ignore"):
         r, cid, score = _score(_sigmoid(rows[:, 4]), rows[:, 5:], conf, multi_label, cls_are_logits=True)
-        s = _sigmoid(rows[r, :4])
     geometry = (tuple(contract.strides), tuple(tuple(a) for a in contract.anchors), shapes)
-    xyxy = _boxes(s, cells[r], _grid(*geometry))
+    if contract.head == YOLOV3_HEAD:
+        xyxy = yolov3_boxes(rows[r, :4], cells[r], geometry)
+    else:
+        with np.errstate(over="ignore"):
+            s = _sigmoid(rows[r, :4])
+        xyxy = _boxes(s, cells[r], _grid(*geometry))
     if batch == 1:
         return [Candidates(xyxy, score, cid, dropped[0])]
     parts = {"xyxy": xyxy, "score": score, "class_id": cid}

@@ -57,6 +57,10 @@ def save_checkpoint(
         "imgsz": int(imgsz),
         "meta": {"edgeyolo_version": __version__, "cfg_source": model.cfg.source, **(meta or {})},
     }
+    from edgeyolo.models.foreign.overrides import current_overrides
+
+    if overrides := current_overrides(model):
+        payload["meta"]["overrides"] = overrides
     atomic_torch_save(payload, path)
     return path
 
@@ -67,18 +71,24 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
         torch.save(obj, tmp)
 
 
-def load_checkpoint(path: str | Path, trust: bool = False) -> Checkpoint:
+def load_checkpoint(path: str | Path, trust: bool = False, cfg_text: str | None = None) -> Checkpoint:
     """Read a checkpoint with `weights_only=True`. A file that needs arbitrary unpickling is refused
-    unless `trust` is set (then it loads with a warning)."""
+    unless `trust` is set (then it loads with a warning). Checkpoints of other training code are recognised
+    and converted (`edgeyolo.models.foreign`); a plain state_dict needs its model YAML as `cfg_text`."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:
-        fmt = checkpoint_format(path)
+        fmt = checkpoint_format(path)  # what the file is and what its storages declare, before reading them
     except ValueError as exc:
         raise CheckpointError(f"{path}: {exc}") from None
     except OSError as exc:
         raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from None
+    from edgeyolo.models import foreign
+
+    imported = foreign.screen(path, trust)
+    if imported is not None:
+        return imported
     mmap = fmt == "zip"  # storages stay on disk until used: memory holds only what the model takes
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
@@ -99,6 +109,10 @@ def load_checkpoint(path: str | Path, trust: bool = False) -> Checkpoint:
             raise CheckpointError(f"{path} cannot be unpickled even when trusted: {reason}") from None
     except Exception as exc:  # torch.load raises anything from IndexError to RuntimeError on junk input
         raise CheckpointError(f"{path} is not a readable checkpoint: {_first_line(exc)}") from None
+    if not (isinstance(obj, dict) and all(k in obj for k in REQUIRED_KEYS)):
+        imported = foreign.from_plain_object(obj, path, cfg_text)
+        if imported is not None:
+            return imported
     return _validate(obj, path)
 
 
@@ -168,6 +182,10 @@ def model_from_checkpoint(ckpt: Checkpoint, cfg_text: str | None = None) -> Dete
             f"config builds {strides.tolist()}"
         )
     model.names = list(ckpt.names)
+    if cfg_text is None and ckpt.meta.get("overrides"):
+        from edgeyolo.models.foreign.overrides import apply_overrides
+
+        apply_overrides(model, ckpt.meta["overrides"])
     return model
 
 
@@ -180,5 +198,7 @@ def load_model_and_checkpoint(
     path: str | Path, trust: bool = False, cfg_text: str | None = None
 ) -> tuple[DetectionModel, Checkpoint]:
     """Read a checkpoint once: its model in eval mode and the checkpoint (image size, names, meta)."""
-    ckpt = load_checkpoint(path, trust=trust)
+    ckpt = load_checkpoint(path, trust=trust, cfg_text=cfg_text)
+    if ckpt.meta.get("converted"):
+        cfg_text = None  # converted from another format just now, using --cfg already
     return model_from_checkpoint(ckpt, cfg_text).eval(), ckpt

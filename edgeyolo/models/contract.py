@@ -27,6 +27,7 @@ def build_contract(
         anchors=tuple(tuple(level) for level in model.anchors_pixels),
         imgsz=tuple(imgsz),
         outputs=outputs,
+        head="yolov3-anchor" if model.head.box_decode == "yolov3" else "yolov5-anchor",
         input="uint8-nhwc-bgr" if uint8_input else "float32-nchw-rgb",
         precision=precision,
         dynamic_batch=dynamic_batch,

@@ -12,7 +12,8 @@ class Detect(nn.Module):
     """One 1x1 conv per level producing na*(5+nc) logits per cell.
 
     Output modes: ``raw`` (training, and raw export) returns the per-level logits [B, na*(5+nc), H, W];
-    ``decoded`` returns [B, N, 5+nc] with xywh in input pixels and sigmoid scores (YOLOv5 decoding).
+    ``decoded`` returns [B, N, 5+nc] with xywh in input pixels and sigmoid scores (YOLOv5 decoding, or
+    YOLOv3's when `box_decode` is "yolov3").
     """
 
     def __init__(self, nc: int, anchors: list[list[float]], ch: list[int]) -> None:
@@ -27,6 +28,7 @@ class Detect(nn.Module):
         self.register_buffer("stride", torch.zeros(self.nl))
         self.m = nn.ModuleList(nn.Conv2d(c, self.no * self.na, 1) for c in ch)
         self.mode = "decoded"
+        self.box_decode = "yolov5"  # or "yolov3" (a model YAML's top-level `decode:`)
 
     def forward_raw(self, x: list[torch.Tensor]) -> list[torch.Tensor]:
         """Per-level logits [B, na*(5+nc), H, W]."""
@@ -40,12 +42,17 @@ class Detect(nn.Module):
 
     def _decode_level(self, logits: torch.Tensor, i: int) -> torch.Tensor:
         bs, _, ny, nx = logits.shape
-        p = logits.view(bs, self.na, self.no, ny, nx).permute(0, 1, 3, 4, 2).sigmoid()
+        t = logits.view(bs, self.na, self.no, ny, nx).permute(0, 1, 3, 4, 2)
+        p = t.sigmoid()
         ys = torch.arange(ny, device=p.device, dtype=torch.float32)  # fp16 Range does not export
         xs = torch.arange(nx, device=p.device, dtype=torch.float32)
         gy, gx = torch.meshgrid(ys, xs, indexing="ij")
         grid = (torch.stack((gx, gy), -1).view(1, 1, ny, nx, 2) - 0.5).to(p.dtype)
         anchor = self.anchors[i].view(1, self.na, 1, 1, 2).to(p.dtype)
+        if self.box_decode == "yolov3":  # YOLOv3/YOLOv4 style: sigmoid + cell, exp x anchor
+            xy = (p[..., :2] + grid + 0.5) * self.stride[i].to(p.dtype)
+            wh = t[..., 2:4].exp() * anchor
+            return torch.cat((xy, wh, p[..., 4:]), -1).view(bs, -1, self.no)
         xy = (p[..., :2] * 2 + grid) * self.stride[i].to(p.dtype)
         wh = (p[..., 2:4] * 2) ** 2 * anchor
         return torch.cat((xy, wh, p[..., 4:]), -1).view(bs, -1, self.no)

@@ -29,6 +29,7 @@ class DetectionModel(nn.Module):
             self.cfg = cfg
         check_model_size(cfg, ch)  # refuses absurd sizes before allocating anything
         self.model, self.save, self.rows = parse_model(cfg, ch)
+        self.head.box_decode = box_decode(cfg)
         self.names = [str(i) for i in range(self.nc)]
         self.ch = ch
         self._measure_strides()
@@ -111,6 +112,17 @@ class DetectionModel(nn.Module):
         from edgeyolo.models.fuse import fuse_model
 
         return fuse_model(self)
+
+
+BOX_DECODES = ("yolov5", "yolov3")
+
+
+def box_decode(cfg: ModelConfig) -> str:
+    """How the head turns logits into boxes: a model YAML's `decode:` (default yolov5)."""
+    value = cfg.data.get("decode", "yolov5")
+    if value not in BOX_DECODES:
+        raise ModelConfigError(f"{cfg.source}: 'decode' must be one of {BOX_DECODES}, got {value!r}")
+    return value
 
 
 def create_model(cfg: str | Path | ModelConfig, nc: int | None = None, ch: int = 3) -> DetectionModel:

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from edgeyolo.models.checkpoint import (
+    Checkpoint,
     CheckpointError,
     load_checkpoint,
     load_model,
@@ -68,23 +69,26 @@ def test_malicious_checkpoint_is_refused(tmp_path: Path, small_model) -> None:
     assert not Path(MARKER).exists()
 
 
+def _save_with_meta_object(path: Path, model, obj) -> None:
+    payload = {"model": model.state_dict(), "cfg": model.cfg.text, "names": ["a", "b"], "imgsz": 64}
+    torch.save({**payload, "meta": {"obj": obj}}, path)
+
+
 def test_trusted_checkpoint_loads_with_warning(tmp_path: Path, small_model) -> None:
-    path = tmp_path / "custom.pt"
-    torch.save(
-        {
-            "model": small_model.state_dict(),
-            "cfg": small_model.cfg.text,
-            "names": ["a", "b"],
-            "imgsz": 64,
-            "meta": {"obj": _Plain()},
-        },
-        path,
-    )
+    path = tmp_path / "custom.pt"  # pickles an edgeyolo object: --trust-checkpoint is for such files
+    _save_with_meta_object(path, small_model, Checkpoint(state_dict={}, cfg="", names=[], imgsz=1))
     with pytest.raises(CheckpointError):
         load_checkpoint(path)
     with pytest.warns(UserWarning, match="trusted explicitly"):
         ckpt = load_checkpoint(path, trust=True)
     assert ckpt.names == ["a", "b"]
+
+
+def test_trust_never_unpickles_classes_outside_edgeyolo(tmp_path: Path, small_model) -> None:
+    path = tmp_path / "custom.pt"
+    _save_with_meta_object(path, small_model, _Plain())
+    with pytest.raises(CheckpointError, match=r"test_checkpoint\._Plain"):
+        load_checkpoint(path, trust=True)
 
 
 class _Plain:
