@@ -8,7 +8,7 @@ import sys
 
 from edgeyolo import __version__
 
-COMMANDS = ("info", "export", "detect", "val", "bench", "train", "data")
+COMMANDS = ("info", "export", "detect", "val", "bench", "train", "data", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -208,6 +208,21 @@ def _serve_export(args, model) -> int:
 
 
 def _serve(args, model_path: Path) -> int:
+    if args.format == "triton" and getattr(args, "ensemble", None):
+        from edgeyolo.export.triton_ensemble import write_triton_ensemble
+
+        path = write_triton_ensemble(
+            model_path,
+            args.repo or "triton-models",
+            args.name or "edgeyolo",
+            model_step=args.ensemble,
+            max_batch=args.max_batch,
+            instances=args.instances,
+            device=args.instance_kind,
+            overwrite=args.overwrite,
+        )
+        _say(args, f"wrote Triton ensemble {path} (with {path.name}_preprocess, _model, _postprocess)")
+        return 0
     if args.format == "triton":
         from edgeyolo.export.triton import write_triton_repository
 

@@ -23,6 +23,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 from edgeyolo.errors import EdgeYoloError
@@ -92,6 +93,8 @@ class TritonServer:
         self._work = tempfile.TemporaryDirectory(prefix="edgeyolo-triton-")
         self.log_file = Path(log_file) if log_file else Path(self._work.name) / "tritonserver.log"
         self.process: subprocess.Popen | None = None
+        # the Python backend's shared-memory regions get a name of ours, so none outlives a killed server
+        self.shm_prefix = f"edgeyolo_triton_{os.getpid()}_{uuid.uuid4().hex[:8]}_"
 
     @property
     def pid(self) -> int | None:
@@ -136,6 +139,7 @@ class TritonServer:
             f"--metrics-port={self.metrics_port}",
             f"--exit-timeout-secs={self.exit_timeout_s}",
             "--strict-readiness=true",
+            f"--backend-config=python,shm-region-prefix-name={self.shm_prefix}",
         ]
         env = dict(os.environ)
         env["LD_LIBRARY_PATH"] = os.pathsep.join(filter(None, [env.get("LD_LIBRARY_PATH"), str(libs)]))
@@ -197,6 +201,8 @@ class TritonServer:
         # Python-backend stubs live in the server's process group; none may outlive it
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
+        for region in Path("/dev/shm").glob(f"{self.shm_prefix}*"):
+            region.unlink(missing_ok=True)
         self.process = None
         return proc.returncode
 

@@ -51,7 +51,13 @@ def _input(request, name: str) -> np.ndarray:
 
 def _tensor(name: str, array: np.ndarray):
     """A Triton output tensor holding `array`'s data (handed over by DLPack)."""
-    capsule = np.ascontiguousarray(array).__dlpack__()
+    array = np.ascontiguousarray(array)
+    if array.size == 0:  # numpy gives empty arrays zero strides; Triton's DLPack check wants C-order ones
+        strides = [array.itemsize]
+        for dim in reversed(array.shape[1:]):
+            strides.insert(0, strides[0] * dim)
+        array = np.lib.stride_tricks.as_strided(array, array.shape, tuple(strides))
+    capsule = array.__dlpack__()
     tensor = pb_utils.Tensor.from_dlpack(name, capsule)
     _capsule_set_name(capsule, _USED_CAPSULE)
     return tensor
