@@ -63,13 +63,16 @@ def write_triton_ensemble(
     conf: float = 0.25,
     iou: float = 0.45,
     max_det: int = 300,
+    runtime_options: dict | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write the ensemble `<repo>/<name>` and its three steps; return the ensemble's directory.
 
     `model_step` "native" gives the model to Triton's own backend for its kind (needs a dynamic-batch
     export); "python" runs it with `edgeyolo.runtime` inside the Python backend (any batch).
-    `dynamic_batching` applies to every step that can batch. Refuses existing folders unless `overwrite`.
+    `dynamic_batching` applies to every step that can batch; `runtime_options` are keyword arguments of
+    the python model step's `edgeyolo.runtime` backend (e.g. ``{"threads": 2, "spinning": False}`` for
+    onnxruntime). Refuses existing folders unless `overwrite`.
     """
     if model_step not in MODEL_STEPS:
         raise TritonError(f"model_step must be one of {', '.join(MODEL_STEPS)}, got {model_step!r}")
@@ -128,7 +131,7 @@ def write_triton_ensemble(
         model_cfg = _python_config(
             steps["model"], max_batch, (batched_in,), batched_out, batching, instances,
             {**contract, "input_name": model_in.name, "output_names": output_names,
-             "model_file": files[0][1]},
+             "model_file": files[0][1], "runtime_options": json.dumps(runtime_options or {})},
         )  # fmt: skip
         code = _MODEL_PY.format(role="model", name=name, cls="ModelStep")
         _write_model(repo / steps["model"], model_cfg, code, files)

@@ -17,6 +17,7 @@ import ctypes.util
 import importlib.util
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +35,20 @@ INSTALL_HINT = (
     "(the wheel carries the tritonserver binary; --no-deps because its own Python API pins numpy<2, "
     "which edgeyolo does not use)"
 )
+
+
+def free_ports(n: int, host: str = "127.0.0.1") -> list[int]:
+    """`n` distinct TCP ports free on `host` right now (for tests and benchmarks)."""
+    socks = []
+    try:
+        for _ in range(n):
+            sock = socket.socket()
+            sock.bind((host, 0))
+            socks.append(sock)
+        return [sock.getsockname()[1] for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
 
 
 class ServeError(EdgeYoloError):

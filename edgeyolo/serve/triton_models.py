@@ -162,7 +162,8 @@ class ModelStep:
     def initialize(self, args: dict) -> None:
         params = config_parameters(args)
         path = Path(args["model_repository"]) / args["model_version"] / params["model_file"]
-        self.backend = load_backend(path, params.get("runtime_backend", "auto"))
+        options = json.loads(params.get("runtime_options", "{}"))
+        self.backend = load_backend(path, params.get("runtime_backend", "auto"), **options)
         self.input_name = params["input_name"]
         self.output_names = json.loads(params["output_names"])
 

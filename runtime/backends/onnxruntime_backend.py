@@ -35,13 +35,17 @@ def providers_for(device: str, available: list[str]) -> list[str]:
 class OnnxRuntimeBackend(Backend):
     name = "onnxruntime"
 
-    def __init__(self, path: str | Path, device: str = "cpu", threads: int | None = None) -> None:
+    def __init__(
+        self, path: str | Path, device: str = "cpu", threads: int | None = None, spinning: bool = True
+    ) -> None:
         super().__init__(path)
         ort = require("onnxruntime", None, "onnxruntime")
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
         if threads:
             opts.intra_op_num_threads = threads
+        if not spinning:  # idle intra-op threads sleep instead of spinning: for CPUs shared with other work
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = providers_for(device, ort.get_available_providers())
         options = [{"device_id": int(device.split(":")[1])} if ":" in device else {} for _ in providers]
         try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 import cv2
@@ -12,20 +11,7 @@ import pytest
 
 from edgeyolo.data.synth import synth_image
 from edgeyolo.defaults import shipped_onnx
-
-
-def free_ports(n: int) -> list[int]:
-    """`n` distinct TCP ports free on 127.0.0.1 right now."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+from edgeyolo.serve.server import free_ports
 
 
 def pid_alive(pid: int) -> bool:
