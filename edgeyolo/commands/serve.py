@@ -73,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
             conf=args.conf,
             iou=args.iou,
             max_det=args.max_det,
+            # the model step shares the CPU with the pre/post-processing stubs: idle ORT threads sleep
+            runtime_options={"spinning": False} if model.suffix.lower() == ".onnx" else None,
             overwrite=args.overwrite,
         )
         stop = threading.Event()
