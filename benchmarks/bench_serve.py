@@ -6,7 +6,7 @@ detect, one caller), then each server at 1, 4, 8 and 16 concurrent gRPC clients 
 Reports throughput (images/s), p50/p99 latency and failed requests, medians over the rounds, and the ratio
 of each server's throughput to in-process throughput. Clients run in this process on the same machine.
 
-    python benchmarks/bench_serve.py [--rounds 3] [--window 4] [--clients 1,4,8,16] [--json]
+    python benchmarks/bench_serve.py [--rounds 6] [--window 2] [--clients 1,4,8,16] [--json]
 """
 
 from __future__ import annotations
@@ -104,14 +104,15 @@ def _pct(values: list[float], q: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--window", type=float, default=4.0, help="seconds per measurement")
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--window", type=float, default=2.0, help="seconds per measurement")
     parser.add_argument("--clients", default="1,4,8,16")
     parser.add_argument("--imgsz", type=int, default=320)
     parser.add_argument("--queue-delay-us", type=int, default=100, help="dynamic batcher's queue delay")
     parser.add_argument(
         "--spinning", action="store_true", help="let onnxruntime's idle threads spin (both sides)"
     )
+    parser.add_argument("--threads", type=int, help="onnxruntime threads of the served model step")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     concurrency = [int(c) for c in args.clients.split(",")]
@@ -129,7 +130,8 @@ def main() -> None:
             repo = Path(tmp) / mode
             write_triton_ensemble(
                 onnx, repo, model_step="python", dynamic_batching=batching, max_batch=16,
-                max_queue_delay_us=args.queue_delay_us, runtime_options={"spinning": args.spinning},
+                max_queue_delay_us=args.queue_delay_us,
+                runtime_options={"spinning": args.spinning, "threads": args.threads},
             )  # fmt: skip
             http, grpc, metrics = free_ports(3)
             servers[mode] = TritonServer(repo, http_port=http, grpc_port=grpc, metrics_port=metrics)

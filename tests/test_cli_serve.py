@@ -20,6 +20,7 @@ def test_sigterm_stops_the_server_and_its_children() -> None:
     require_triton()
     httpclient = pytest.importorskip("tritonclient.http")
     from tritonclient.utils import InferenceServerException
+
     http, grpc, metrics = free_ports(3)
     cmd = [sys.executable, "-m", "edgeyolo.cli", "serve", "--http-port", str(http), "--grpc-port", str(grpc),
            "--metrics-port", str(metrics), "--name", "shapes"]  # fmt: skip
@@ -63,3 +64,20 @@ def test_sigterm_stops_the_server_and_its_children() -> None:
 def test_bad_arguments_exit_2(args, message, capsys) -> None:
     assert main(["serve", *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_serve_path_is_torch_free(tmp_path) -> None:
+    from tests.conftest import run_without_torch
+
+    code = (
+        "import sys\n"
+        "from edgeyolo.defaults import shipped_onnx\n"
+        "from edgeyolo.export.triton_ensemble import write_triton_ensemble\n"
+        "import edgeyolo.serve.server\n"
+        f"write_triton_ensemble(shipped_onnx(), {str(tmp_path)!r}, model_step='python')\n"
+        "from edgeyolo.cli import main\n"
+        "sys.exit(main(['serve', '--http-port', '0']))\n"
+    )
+    result = run_without_torch(code)
+    assert result.returncode == 2, result.stderr
+    assert (tmp_path / "edgeyolo_model" / "1" / "model.onnx").is_file()
