@@ -181,3 +181,44 @@ def test_killed_server_fails_clients_fast_and_a_restart_serves_again(tmp_path):
     for pid in pids:
         assert not pid_alive(pid)
     assert not list(Path("/dev/shm").glob(f"{server.shm_prefix}*")), "shared memory left behind"
+
+
+def test_dynamic_batches_from_concurrent_clients_split_back_per_request(tmp_path):
+    """A dynamic-batch model: the batcher merges requests into one onnxruntime call and splits results."""
+    require_triton()
+    torch = pytest.importorskip("torch")
+    from edgeyolo.defaults import shipped_weights
+    from edgeyolo.export.onnx import OnnxExportOptions, export_onnx
+    from edgeyolo.export.triton_ensemble import write_triton_ensemble
+    from edgeyolo.models.checkpoint import load_model
+    from edgeyolo.serve.server import TritonServer
+
+    onnx = tmp_path / "dynamic.onnx"
+    model = load_model(shipped_weights()).eval()
+    with torch.no_grad():
+        export_onnx(model, onnx, OnnxExportOptions(imgsz=(160, 160), dynamic_batch=True, verify=False))
+    repo = tmp_path / "models"
+    # a long queue delay so concurrent requests reliably meet in one batch
+    write_triton_ensemble(onnx, repo, model_step="python", max_queue_delay_us=20_000)
+    images = encoded_images(16, seed=4)
+    detector = Detector(onnx, conf=0.1)
+    want = [expected(detector, b) for b in images]
+    assert sum(len(w) for w in want) > 0
+    http, grpc, metrics = free_ports(3)
+    with TritonServer(repo, http_port=http, grpc_port=grpc, metrics_port=metrics) as server:
+        server.start(120, models=("edgeyolo",))
+
+        def one(i: int):
+            client = grpcclient.InferenceServerClient(server.grpc_url)
+            return infer(client, grpcclient, [images[i]], conf=0.1)
+
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(one, range(len(images))))
+        stats = httpclient.InferenceServerClient(server.http_url).get_inference_statistics("edgeyolo_model")
+    model_stats = stats["model_stats"][0]
+    assert model_stats["execution_count"] < model_stats["inference_count"], "no requests were batched"
+    for i, (dets, num) in enumerate(results):
+        got = dets[0, : int(num[0, 0])]
+        assert got.shape == want[i].shape, f"image {i}"
+        np.testing.assert_array_equal(got[:, 5], want[i][:, 5])
+        np.testing.assert_allclose(got[:, :5], want[i][:, :5], rtol=0, atol=1e-3, err_msg=f"image {i}")
