@@ -39,6 +39,8 @@ def check_request(args: argparse.Namespace) -> None:
         )
     if args.model and fmt not in ("triton", "deepstream"):
         raise EdgeYoloError("--model is for --format triton/deepstream; export from --weights or --cfg")
+    if getattr(args, "ensemble", None) and fmt != "triton":
+        raise EdgeYoloError("--ensemble is for --format triton")
     _refuse_unused_int8_options(args)
     if args.int8:
         from edgeyolo.export.calibration import find_calibration_images

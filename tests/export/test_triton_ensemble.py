@@ -91,3 +91,15 @@ def test_refusals(dynamic_onnx: Path, tmp_path: Path) -> None:
     write_triton_ensemble(dynamic_onnx, tmp_path, max_batch=2, overwrite=True)
     assert _config(tmp_path / "edgeyolo" / "config.pbtxt").max_batch_size == 2
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporaries left
+
+
+def test_cli_writes_the_ensemble_and_refuses_it_elsewhere(tmp_path: Path, capsys) -> None:
+    from edgeyolo.cli import main
+
+    args = ["export", "--model", str(shipped_onnx()), "--format", "triton", "--repo", str(tmp_path)]
+    assert main([*args, "--ensemble", "python", "--name", "shapes"]) == 0
+    assert _config(tmp_path / "shapes" / "config.pbtxt").platform == "ensemble"
+    assert main([*args, "--ensemble", "native"]) == 2
+    assert "fixed batch" in capsys.readouterr().err
+    assert main(["export", "--format", "onnx", "--ensemble", "python", "-o", str(tmp_path / "x.onnx")]) == 2
+    assert "--ensemble is for --format triton" in capsys.readouterr().err
