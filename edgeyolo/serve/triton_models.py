@@ -97,9 +97,14 @@ def declared_size(data: bytes, max_pixels: int) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we apply our own limit
             with Image.open(io.BytesIO(data), formats=("JPEG", "PNG")) as im:  # reads the header only
-                w, h = im.size
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError) as exc:
+                w, h, kind = *im.size, im.format
+    except UnidentifiedImageError:
+        raise RequestError(f"IMAGE is not a readable JPEG or PNG ({len(data)} bytes)") from None
+    except (Image.DecompressionBombError, OSError) as exc:
         raise RequestError(f"IMAGE is not a readable JPEG or PNG ({len(data)} bytes): {exc}") from None
+    # libjpeg decodes a cut-off JPEG into a grey-filled image without failing; its end marker tells
+    if kind == "JPEG" and not data.rstrip(b"\0").endswith(b"\xff\xd9"):
+        raise RequestError(f"IMAGE is a truncated JPEG ({len(data)} bytes, no end-of-image marker)")
     if w * h > max_pixels:
         raise RequestError(
             f"IMAGE declares {w}x{h} = {w * h / 1e6:.1f} megapixels, over this server's limit of "

@@ -109,6 +109,8 @@ def test_bad_requests_get_clear_errors_and_the_server_keeps_serving(served, modu
     refused(raw(np.zeros((1, 2, 8), np.uint8)), "(?i)shape|dims")
     truncated = good[: len(good) // 3]
     refused(raw(np.frombuffer(truncated, np.uint8)[None]), "(?i)JPEG or PNG")
+    jpeg = encoded_images(2, seed=2)[1]
+    refused(raw(np.frombuffer(jpeg[: len(jpeg) // 2], np.uint8)[None]), "truncated JPEG")
     refused(raw(np.frombuffer(good, np.uint8)[None]), "conf must be a number", conf=2.0)
     refused(raw(np.frombuffer(good, np.uint8)[None]), "iou must be a number", iou="high")
 
