@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 # torch is installed first and pinned so pip never resolves a CUDA build.
 TORCH := torch==2.13.0
+# The tritonserver binary for `edgeyolo serve` and its tests; --no-deps: the wheel's own Python API
+# (unused) pins numpy<2, which the rest of the environment does not satisfy.
+TRITON := nvidia-pytriton==0.7.0
 
 .PHONY: demo test lint venv clean
 
@@ -13,6 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q $(TORCH)
 	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q --no-deps $(TRITON)
 	touch $@
 
 venv: $(VENV)/.installed

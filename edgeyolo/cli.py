@@ -12,7 +12,7 @@ import sys
 
 from edgeyolo import __version__
 
-COMMANDS = ("info", "import", "export", "detect", "val", "bench", "train", "data")
+COMMANDS = ("info", "import", "export", "detect", "val", "bench", "train", "data", "serve")
 MODULES = {"import": "import_"}  # a module cannot be named `import`
 
 

@@ -227,7 +227,22 @@ def serve_export(job: Job) -> ExportResult:
 
 
 def serve(r: ExportRequest, model_path: Path, log: Callable[[str], None]) -> ExportResult:
-    """Write the serving files (Triton model folder, DeepStream config) for an exported model."""
+    """Write the serving files (Triton model folder or ensemble, DeepStream config) for an exported model."""
+    if r.format == "triton" and r.ensemble:
+        from edgeyolo.export.triton_ensemble import write_triton_ensemble
+
+        path = write_triton_ensemble(
+            model_path,
+            r.repo or "triton-models",
+            r.name or "edgeyolo",
+            model_step=r.ensemble,
+            max_batch=r.max_batch,
+            instances=r.instances,
+            device=r.instance_kind,
+            overwrite=r.overwrite,
+        )
+        text = f"wrote Triton ensemble {path} (with {path.name}_preprocess, _model, _postprocess)"
+        return ExportResult(path, "triton", "", {"path": str(path)}, text, None, [path])
     if r.format == "triton":
         from edgeyolo.export.triton import write_triton_repository
 

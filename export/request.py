@@ -61,6 +61,7 @@ class ExportRequest:
     instances: int = 1
     instance_kind: str = "auto"
     overwrite: bool = False
+    ensemble: str | None = None  # Triton: None, or "native" / "python" (images in, detections out)
 
     @property
     def precision(self) -> str:
@@ -84,6 +85,8 @@ class ExportRequest:
             ):
                 if value is not None:
                     raise EdgeYoloError(f"{flag} applies to TensorRT engines only (--format trt)")
+        if self.ensemble and fmt != "triton":
+            raise EdgeYoloError("--ensemble is for --format triton")
         if self.int8 and self.half:
             raise EdgeYoloError(
                 "choose one precision: --fp16 or --int8 (TensorRT INT8 engines use FP16 fallback anyway)"

@@ -28,6 +28,7 @@ from edgeyolo.runtime.contract import METADATA_KEY, Contract
 
 TRITON_DTYPES = {
     "float32": "TYPE_FP32",
+    "float64": "TYPE_FP64",
     "float16": "TYPE_FP16",
     "uint8": "TYPE_UINT8",
     "int8": "TYPE_INT8",

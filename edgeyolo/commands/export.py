@@ -104,6 +104,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--instances", type=int, default=1, help="Triton instance count")
     s.add_argument("--instance-kind", choices=["auto", "gpu", "cpu"], default="auto")
     s.add_argument("--overwrite", action="store_true", help="replace an existing model folder/config")
+    s.add_argument(
+        "--ensemble",
+        choices=["native", "python"],
+        help="Triton: write an images-in, detections-out ensemble (model named --name, default edgeyolo) "
+        "whose model step runs on Triton's own backend (native) or edgeyolo.runtime in Python",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

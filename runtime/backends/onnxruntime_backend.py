@@ -48,13 +48,17 @@ def _np_dtype(onnx_type: str) -> np.dtype | None:
 class OnnxRuntimeBackend(Backend):
     name = "onnxruntime"
 
-    def __init__(self, path: str | Path, device: str = "cpu", threads: int | None = None) -> None:
+    def __init__(
+        self, path: str | Path, device: str = "cpu", threads: int | None = None, spinning: bool = True
+    ) -> None:
         super().__init__(path)
         ort = require_library("onnxruntime", None, "onnxruntime")
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
         if threads:
             opts.intra_op_num_threads = threads
+        if not spinning:  # idle intra-op threads sleep instead of spinning: for CPUs shared with other work
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = providers_for(device, ort.get_available_providers())
         options = [{"device_id": int(device.split(":")[1])} if ":" in device else {} for _ in providers]
         try:

@@ -1,0 +1,71 @@
+"""A real tritonserver (the nvidia-pytriton wheel's build) on 127.0.0.1, serving the shipped model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from edgeyolo.data.synth import synth_image
+from edgeyolo.defaults import shipped_onnx
+from edgeyolo.serve.server import free_ports
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def require_triton() -> None:
+    """Skip (saying why) where the tritonserver binary or the stub's libpython is missing."""
+    from edgeyolo.serve.server import ServeError, python_stub, triton_dist
+
+    try:
+        python_stub(triton_dist()[0])
+    except ServeError as exc:
+        pytest.skip(f"no Triton server here: {exc}")
+
+
+def encoded_images(n: int, seed: int = 0) -> list[bytes]:
+    """Synthetic shape images of varied sizes, alternately PNG and JPEG."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        img = synth_image(256, rng).image
+        h, w = int(rng.integers(120, 257)), int(rng.integers(120, 257))
+        img = np.ascontiguousarray(img[:h, :w])
+        ok, enc = cv2.imencode(".png" if i % 2 == 0 else ".jpg", img)
+        assert ok
+        out.append(enc.tobytes())
+    return out
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """A server on the ensemble written for the shipped ONNX (python model step); ended by PID."""
+    require_triton()
+    from edgeyolo.export.triton_ensemble import write_triton_ensemble
+    from edgeyolo.serve.server import TritonServer
+
+    repo = tmp_path_factory.mktemp("triton") / "models"
+    write_triton_ensemble(shipped_onnx(), repo, model_step="python", max_batch=8)
+    http, grpc, metrics = free_ports(3)
+    server = TritonServer(repo, http_port=http, grpc_port=grpc, metrics_port=metrics)
+    try:
+        server.start(timeout_s=120, models=("edgeyolo",))
+        pid = server.pid
+        yield server
+    finally:
+        server.close()
+    assert not pid_alive(pid), f"tritonserver {pid} outlived its fixture"
+
+
+@pytest.fixture(scope="module")
+def repo_dir(served) -> Path:
+    return served.repository
