@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import cv2
 import numpy as np
 
-from edgeyolo.runtime import Detector, open_source
+from edgeyolo.runtime import Detector, draw_detections, open_source
 
 WINDOW = "edgeyolo"
 BOUNDARY = "frame"
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         with Detector(args.model, conf=args.conf) as detector, open_source(args.source) as source:
             for frame in source:
                 detections = detector.detect(frame.image)
-                shown = detections.draw(frame.image)
+                shown = draw_detections(frame.image, detections)
                 now = time.monotonic()
                 rate = 1.0 / max(now - last, 1e-6)
                 fps, last = (0.9 * fps + 0.1 * rate if fps else rate), now

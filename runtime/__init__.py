@@ -1,10 +1,11 @@
 """edgeyolo.runtime: the torch-free inference path a camera app embeds (numpy and OpenCV only)."""
 
+from edgeyolo.runtime.annotate import draw_detections
 from edgeyolo.runtime.backends import Backend, BackendError, MissingBackendError, load_backend
 from edgeyolo.runtime.contract import METADATA_KEY, Contract, ContractError
 from edgeyolo.runtime.decode import Candidates, decode_decoded, decode_raw
 from edgeyolo.runtime.detections import Detections
-from edgeyolo.runtime.detector import Detector
+from edgeyolo.runtime.detector import Detector, StageTimes
 from edgeyolo.runtime.letterbox import LetterboxInfo, letterbox
 from edgeyolo.runtime.nms import nms
 from edgeyolo.runtime.sources import Frame, Source, open_source
@@ -22,8 +23,10 @@ __all__ = [
     "LetterboxInfo",
     "MissingBackendError",
     "Source",
+    "StageTimes",
     "decode_decoded",
     "decode_raw",
+    "draw_detections",
     "letterbox",
     "load_backend",
     "nms",

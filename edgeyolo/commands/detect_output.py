@@ -12,6 +12,7 @@ import numpy as np
 from tqdm import tqdm
 
 from edgeyolo.errors import EdgeYoloError
+from edgeyolo.runtime.annotate import draw_detections
 
 
 class Outputs:
@@ -54,7 +55,7 @@ class Outputs:
             print(json.dumps(record), flush=True)
         if not (self.directory or self.window):
             return
-        annotated = dets.draw(frame.image)
+        annotated = draw_detections(frame.image, dets)
         if self.window:
             cv2.imshow("edgeyolo", annotated)
             cv2.waitKey(1)

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from edgeyolo.runtime import Detections
+from edgeyolo.runtime import Detections, draw_detections
 
 NAMES = ("person", "car", "dog")
 
@@ -114,27 +114,27 @@ def test_json_names_for_unknown_classes_and_bad_records():
 def test_draw_marks_boxes_with_class_colours_and_keeps_the_input():
     frame = np.zeros((120, 160, 3), np.uint8)
     d = Detections([[20, 30, 100, 90], [5, 5, 15, 15]], [0.9, 0.4], [0, 1], NAMES)
-    out = d.draw(frame)
+    out = draw_detections(frame, d)
     assert out is not frame and (frame == 0).all()
     assert out.shape == frame.shape and out.dtype == np.uint8
     # the box outline of class 0 is drawn in class 0's colour, which differs from class 1's
     c0, c1 = tuple(out[60, 20]), tuple(out[10, 5])
     assert c0 != (0, 0, 0) and c1 != (0, 0, 0) and c0 != c1
     assert (out[60, 60] == 0).all()  # inside the box stays untouched
-    again = d.draw(frame)
+    again = draw_detections(frame, d)
     np.testing.assert_array_equal(out, again)  # deterministic
     in_place = frame.copy()
-    assert d.draw(in_place, copy=False) is in_place and (in_place == out).all()
+    assert draw_detections(in_place, d, copy=False) is in_place and (in_place == out).all()
 
 
 def test_draw_survives_odd_boxes_and_rejects_bad_frames():
     frame = np.zeros((50, 50, 3), np.uint8)
     d = Detections([[-1e9, -1e9, 1e9, 1e9], [10, 10, 20, 20], [np.nan, 0, 1, 1]], [0.5, 0.5, 0.5], [0, 99, 1])
-    out = d.draw(frame)
+    out = draw_detections(frame, d)
     assert out.any()
     with pytest.raises(TypeError, match="uint8 HxWx3 BGR"):
-        d.draw(np.zeros((50, 50), np.uint8))
+        draw_detections(np.zeros((50, 50), np.uint8), d)
     with pytest.raises(TypeError, match="uint8 HxWx3 BGR"):
-        d.draw(np.zeros((50, 50, 3), np.float32))
+        draw_detections(np.zeros((50, 50, 3), np.float32), d)
     with pytest.raises(ValueError, match="C-contiguous"):
-        d.draw(np.zeros((50, 50, 3), np.uint8)[:, ::-1], copy=False)
+        draw_detections(np.zeros((50, 50, 3), np.uint8)[:, ::-1], d, copy=False)
