@@ -7,7 +7,10 @@ import math
 import torch
 from torch import nn
 
+from edgeyolo.models.registry import register_block
 
+
+@register_block(kind="detect")
 class Detect(nn.Module):
     """One 1x1 conv per level producing na*(5+nc) logits per cell.
 

@@ -9,8 +9,9 @@ from typing import Any
 from torch import nn
 
 from edgeyolo.config import ModelConfig, ModelConfigError
+from edgeyolo.models.blocks import REGISTRY
 from edgeyolo.models.layers.activations import ACTIVATIONS, default_activation
-from edgeyolo.models.registry import REGISTRY, LayerSpec
+from edgeyolo.models.registry import LayerSpec
 
 # A multi-output backbone's feature maps occupy this many leading layer indices (seed 003's layout:
 # index 0 is a placeholder, 1..4 are the stride 4/8/16/32 maps, the backbone itself is index 4).

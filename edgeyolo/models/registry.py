@@ -7,25 +7,6 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from edgeyolo.models.head import Detect
-from edgeyolo.models.layers.activations import hsigmoid, hswish
-from edgeyolo.models.layers.conv import CBH, Conv, DWConv, conv_bn, conv_dw
-from edgeyolo.models.layers.csp import C3, Bottleneck, BottleneckCSP, BottleneckCSP2
-from edgeyolo.models.layers.mobilenet import (
-    MobileNetV2_Block,
-    RepVGGBlock,
-    conv_bn_relu_maxpool,
-    mb3Block,
-    mb3SE,
-)
-from edgeyolo.models.layers.mobilenetv4 import (
-    MobileNetV4ConvLarge,
-    MobileNetV4ConvMedium,
-    MobileNetV4ConvSmall,
-)
-from edgeyolo.models.layers.neck import Concat, make_five_conv, make_three_conv
-from edgeyolo.models.layers.pooling import SPP, SPPCSP, SPPF, SpatialPyramidPooling
-
 
 @dataclass(frozen=True)
 class LayerSpec:
@@ -49,43 +30,19 @@ class LayerSpec:
     out_channels: Callable[[int, list], int] | None = None
 
 
-def _pool_concat_channels(c1: int, args: list) -> int:
-    k = args[0] if args else (5, 9, 13)
-    return c1 * (len(k) + 1)
+# name -> how to build it. Blocks register themselves where they are defined (`@register_block`);
+# importing `edgeyolo.models.blocks` loads them all.
+REGISTRY: dict[str, LayerSpec] = {"nn.Upsample": LayerSpec(nn.Upsample, kind="same")}
 
 
-REGISTRY: dict[str, LayerSpec] = {
-    "Conv": LayerSpec(Conv),
-    "DWConv": LayerSpec(DWConv),
-    "CBH": LayerSpec(CBH),
-    "conv_bn": LayerSpec(conv_bn),
-    "conv_dw": LayerSpec(conv_dw),
-    "Bottleneck": LayerSpec(Bottleneck),
-    "BottleneckCSP": LayerSpec(BottleneckCSP, repeats_inside=True),
-    "BottleneckCSP2": LayerSpec(BottleneckCSP2, repeats_inside=True),
-    "C3": LayerSpec(C3, repeats_inside=True),
-    "SPP": LayerSpec(SPP),
-    "SPPF": LayerSpec(SPPF),
-    "SPPCSP": LayerSpec(SPPCSP, repeats_inside=True),
-    "SpatialPyramidPooling": LayerSpec(
-        SpatialPyramidPooling, kind="computed", out_channels=_pool_concat_channels
-    ),
-    "mb3Block": LayerSpec(mb3Block, out_arg=1, channel_args=(0, 1)),
-    "mb3SE": LayerSpec(mb3SE, kind="same"),
-    "MobileNetV2_Block": LayerSpec(MobileNetV2_Block),
-    "conv_bn_relu_maxpool": LayerSpec(conv_bn_relu_maxpool),
-    "RepVGGBlock": LayerSpec(RepVGGBlock),
-    "make_three_conv": LayerSpec(make_three_conv, channel_args=(0, 1)),
-    "make_five_conv": LayerSpec(make_five_conv, channel_args=(0, 1)),
-    "hswish": LayerSpec(hswish, kind="same"),
-    "hsigmoid": LayerSpec(hsigmoid, kind="same"),
-    "Concat": LayerSpec(Concat, kind="concat"),
-    "nn.Upsample": LayerSpec(nn.Upsample, kind="same"),
-    "MobileNetV4ConvSmall": LayerSpec(MobileNetV4ConvSmall, kind="backbone"),
-    "MobileNetV4ConvMedium": LayerSpec(MobileNetV4ConvMedium, kind="backbone"),
-    "MobileNetV4ConvLarge": LayerSpec(MobileNetV4ConvLarge, kind="backbone"),
-    "Detect": LayerSpec(Detect, kind="detect"),
-}
+def register_block(name: str | None = None, **spec) -> Callable:
+    """Class decorator: make a block usable in model YAML under `name` (default: the class name)."""
+
+    def add(cls):
+        register_module(name or cls.__name__, LayerSpec(cls, **spec))
+        return cls
+
+    return add
 
 
 def register_module(name: str, spec: LayerSpec) -> None:

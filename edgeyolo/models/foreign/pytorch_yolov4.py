@@ -16,10 +16,10 @@ from typing import Any
 
 import torch
 
+from edgeyolo.models.blocks import REGISTRY
 from edgeyolo.models.checkpoint import CheckpointError
 from edgeyolo.models.foreign.safe_pickle import Placeholder, module_tree_state
 from edgeyolo.models.foreign.yolov5 import Converted, build, dump_yaml, names_list, tree_overrides
-from edgeyolo.models.registry import REGISTRY
 
 FORMAT = "PyTorch_YOLOv4"
 COMMON = (

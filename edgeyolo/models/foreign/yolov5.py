@@ -21,10 +21,10 @@ import yaml
 from torch import nn
 
 from edgeyolo.config import ModelConfigError, parse_config_text
+from edgeyolo.models.blocks import REGISTRY
 from edgeyolo.models.checkpoint import CheckpointError
 from edgeyolo.models.foreign.overrides import BN_DEFAULT, activation_spec
 from edgeyolo.models.foreign.safe_pickle import Placeholder, iter_modules, module_tree_state
-from edgeyolo.models.registry import REGISTRY
 from edgeyolo.models.yolo import DetectionModel
 
 FORMAT = "YOLOv5"

@@ -10,7 +10,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from edgeyolo.models.registry import register_block
 
+
+@register_block(kind="same")
 class hswish(nn.Module):
     """h-swish, x * relu6(x + 3) / 6. `F.hardswish` is the same function and exports as one ONNX op."""
 
@@ -18,6 +21,7 @@ class hswish(nn.Module):
         return F.hardswish(x)
 
 
+@register_block(kind="same")
 class hsigmoid(nn.Module):
     """h-sigmoid, relu6(x + 3) / 6. `F.hardsigmoid` is the same function and exports as one ONNX op."""
 

@@ -9,6 +9,7 @@ from torch import nn
 
 from edgeyolo.models.layers.activations import hswish, make_activation
 from edgeyolo.models.layers.fusion import fuse_conv_bn
+from edgeyolo.models.registry import register_block
 
 
 def autopad(k: int, p: int | None = None, d: int = 1) -> int:
@@ -48,10 +49,12 @@ class ConvBNAct(nn.Module):
             self.bn = None
 
 
+@register_block()
 class Conv(ConvBNAct):
     """YOLOv5 Conv: conv-BN-SiLU; `act` selects another activation (name, module, or False for none)."""
 
 
+@register_block()
 class DWConv(Conv):
     """Depthwise convolution (groups = gcd(c1, c2)), as in YOLOv5."""
 
@@ -59,6 +62,7 @@ class DWConv(Conv):
         super().__init__(c1, c2, k, s, g=math.gcd(c1, c2), d=d, act=act)
 
 
+@register_block()
 class CBH(ConvBNAct):
     """Conv-BN-hswish (seed 002)."""
 
@@ -66,6 +70,7 @@ class CBH(ConvBNAct):
         super().__init__(c1, c2, k, s, act=hswish())
 
 
+@register_block()
 class conv_bn(ConvBNAct):
     """MobileNetV1 stem: 3x3 conv-BN-ReLU6 (seed 001)."""
 
@@ -73,6 +78,7 @@ class conv_bn(ConvBNAct):
         super().__init__(c1, c2, 3, s, act="ReLU6")
 
 
+@register_block()
 class conv_dw(nn.Module):
     """MobileNetV1 depthwise-separable block: 3x3 dw conv-BN-ReLU6 then 1x1 conv-BN-ReLU6 (seed 001)."""
 

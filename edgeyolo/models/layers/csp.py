@@ -8,8 +8,10 @@ from torch import nn
 from edgeyolo.models.layers.activations import make_activation
 from edgeyolo.models.layers.conv import Conv
 from edgeyolo.models.layers.fusion import bn_as_affine, bn_slice, fuse_split_bn
+from edgeyolo.models.registry import register_block
 
 
+@register_block()
 class Bottleneck(nn.Module):
     """1x1 then 3x3 conv with an optional residual."""
 
@@ -25,6 +27,7 @@ class Bottleneck(nn.Module):
         return x + y if self.add else y
 
 
+@register_block(repeats_inside=True)
 class BottleneckCSP(nn.Module):
     """CSP bottleneck (YOLOv5/YOLOv4): a BN and activation over the concatenation of two paths."""
 
@@ -51,6 +54,7 @@ class BottleneckCSP(nn.Module):
             self.bn = None
 
 
+@register_block(repeats_inside=True)
 class BottleneckCSP2(nn.Module):
     """YOLOv4-CSP's second CSP bottleneck (PyTorch_YOLOv4): hidden width c2, no shortcut by default."""
 
@@ -87,6 +91,7 @@ class BottleneckCSP2(nn.Module):
         self.bn = None
 
 
+@register_block(repeats_inside=True)
 class C3(nn.Module):
     """YOLOv5 C3: CSP bottleneck with three convolutions."""
 

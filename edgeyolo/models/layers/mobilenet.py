@@ -10,8 +10,10 @@ from torch import nn
 from edgeyolo.models.layers.activations import hsigmoid, hswish, make_activation
 from edgeyolo.models.layers.conv import Conv, DWConv
 from edgeyolo.models.layers.fusion import fuse_conv_bn
+from edgeyolo.models.registry import register_block
 
 
+@register_block(kind="same")
 class mb3SE(nn.Module):
     """Squeeze-excitation: avg-pool, 1x1 reduce, ReLU, 1x1 expand, h-sigmoid, scale. Already lean:
     no BN or reshape, so it exports as GlobalAveragePool, Conv, Relu, Conv, HardSigmoid, Mul."""
@@ -30,6 +32,7 @@ class mb3SE(nn.Module):
         return x * self.se(x)
 
 
+@register_block(out_arg=1, channel_args=(0, 1))
 class mb3Block(nn.Module):
     """MobileNetV3 bottleneck of seed 002: 1x1 expand, kxk depthwise, 1x1 project, optional SE on the
     output, and a residual (a 1x1 conv-BN when channels change) for stride 1.
@@ -73,6 +76,7 @@ class mb3Block(nn.Module):
             self.shortcut = nn.Sequential(fuse_conv_bn(self.shortcut[0], self.shortcut[1]))
 
 
+@register_block()
 class MobileNetV2_Block(nn.Module):
     """MobileNetV2 inverted residual of seed 004: (c1, c2, stride, expand_ratio[, act]).
 
@@ -98,6 +102,7 @@ class MobileNetV2_Block(nn.Module):
         return x + y if self.identity else y
 
 
+@register_block()
 class conv_bn_relu_maxpool(nn.Module):
     """ShuffleNet-style stem of seed 004: 3x3/2 conv-BN-ReLU then 3x3/2 max-pool."""
 
@@ -117,6 +122,7 @@ class _ConvBN(nn.Sequential):
         self.bn = nn.BatchNorm2d(c2)
 
 
+@register_block()
 class RepVGGBlock(nn.Module):
     """RepVGG block (seed 004): 3x3 conv-BN + 1x1 conv-BN (+ identity BN when shapes allow), then ReLU.
     `fuse()` merges the branches into one 3x3 conv with bias."""

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from edgeyolo.models.layers.conv import ConvBNAct
+from edgeyolo.models.registry import register_block
 
 # convbn: [inp, oup, kernel, stride]
 # uib: [inp, oup, start_dw_kernel, middle_dw_kernel, middle_dw_downsample, stride, expand_ratio]
@@ -269,16 +270,19 @@ class MobileNetV4(nn.Module):
         return features
 
 
+@register_block(kind="backbone")
 class MobileNetV4ConvSmall(MobileNetV4):
     def __init__(self, c1: int = 3) -> None:
         super().__init__("MobileNetV4ConvSmall", c1)
 
 
+@register_block(kind="backbone")
 class MobileNetV4ConvMedium(MobileNetV4):
     def __init__(self, c1: int = 3) -> None:
         super().__init__("MobileNetV4ConvMedium", c1)
 
 
+@register_block(kind="backbone")
 class MobileNetV4ConvLarge(MobileNetV4):
     def __init__(self, c1: int = 3) -> None:
         super().__init__("MobileNetV4ConvLarge", c1)

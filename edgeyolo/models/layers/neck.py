@@ -6,8 +6,10 @@ import torch
 from torch import nn
 
 from edgeyolo.models.layers.conv import ConvBNAct, conv_dw
+from edgeyolo.models.registry import register_block
 
 
+@register_block(kind="concat")
 class Concat(nn.Module):
     """Concatenate a list of tensors along a dimension."""
 
@@ -23,6 +25,7 @@ def _conv1x1(c1: int, c2: int) -> ConvBNAct:
     return ConvBNAct(c1, c2, 1, 1, act="ReLU6")
 
 
+@register_block(channel_args=(0, 1))
 class make_three_conv(nn.Sequential):
     """1x1 → depthwise-separable 3x3 → 1x1 (seed 001): channels (c1 → c2 → c_mid → c2)."""
 
@@ -30,6 +33,7 @@ class make_three_conv(nn.Sequential):
         super().__init__(_conv1x1(c1, c2), conv_dw(c2, c_mid), _conv1x1(c_mid, c2))
 
 
+@register_block(channel_args=(0, 1))
 class make_five_conv(nn.Sequential):
     """1x1, dw-separable, 1x1, dw-separable, 1x1 (seed 001): channels c1 → c2, alternating with c_mid."""
 

@@ -8,12 +8,19 @@ from torch import nn
 from edgeyolo.models.layers.activations import make_activation
 from edgeyolo.models.layers.conv import Conv
 from edgeyolo.models.layers.fusion import bn_as_affine, bn_slice, fuse_split_bn
+from edgeyolo.models.registry import register_block
+
+
+def _pool_concat_channels(c1: int, args: list) -> int:
+    k = args[0] if args else (5, 9, 13)
+    return c1 * (len(k) + 1)
 
 
 def _pools(k: tuple[int, ...]) -> nn.ModuleList:
     return nn.ModuleList(nn.MaxPool2d(kernel_size=x, stride=1, padding=x // 2) for x in k)
 
 
+@register_block()
 class SPP(nn.Module):
     """YOLOv5 SPP: 1x1 conv, parallel max-pools (5, 9, 13), concat, 1x1 conv."""
 
@@ -29,6 +36,7 @@ class SPP(nn.Module):
         return self.cv2(torch.cat([x] + [m(x) for m in self.m], 1))
 
 
+@register_block()
 class SPPF(nn.Module):
     """YOLOv5 SPPF: SPP(5, 9, 13) computed as three chained 5x5 pools."""
 
@@ -46,6 +54,7 @@ class SPPF(nn.Module):
         return self.cv2(torch.cat((x, y1, y2, self.m(y2)), 1))
 
 
+@register_block(repeats_inside=True)
 class SPPCSP(nn.Module):
     """YOLOv4-CSP's CSP spatial pyramid pooling (PyTorch_YOLOv4)."""
 
@@ -92,6 +101,7 @@ class SPPCSP(nn.Module):
         self.bn = None
 
 
+@register_block(kind="computed", out_channels=_pool_concat_channels)
 class SpatialPyramidPooling(nn.Module):
     """Seed 001's SPP: max-pools (13, 9, 5) concatenated with the input, no convolutions."""
 
