@@ -14,7 +14,7 @@ import torch
 
 from edgeyolo.cli import main
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "foreign"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "foreign"
 BEST80 = FIXTURES / "yolov5-mnv2-nc80-best.pt"
 STATE3 = FIXTURES / "yolov5-mnv2-nc3-state_dict.pt"
 CFG3 = FIXTURES / "yolov5-mnv2-nc3.yaml"
