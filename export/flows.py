@@ -228,34 +228,19 @@ def serve_export(job: Job) -> ExportResult:
 
 def serve(r: ExportRequest, model_path: Path, log: Callable[[str], None]) -> ExportResult:
     """Write the serving files (Triton model folder or ensemble, DeepStream config) for an exported model."""
-    if r.format == "triton" and r.ensemble:
-        from edgeyolo.export.triton_ensemble import write_triton_ensemble
-
-        path = write_triton_ensemble(
-            model_path,
-            r.repo or "triton-models",
-            r.name or "edgeyolo",
-            model_step=r.ensemble,
-            max_batch=r.max_batch,
-            instances=r.instances,
-            device=r.instance_kind,
-            overwrite=r.overwrite,
-        )
-        text = f"wrote Triton ensemble {path} (with {path.name}_preprocess, _model, _postprocess)"
-        return ExportResult(path, "triton", "", {"path": str(path)}, text, None, [path])
     if r.format == "triton":
-        from edgeyolo.export.triton import write_triton_repository
+        from edgeyolo.export import triton, triton_ensemble
 
-        path = write_triton_repository(
-            model_path,
-            r.repo or "triton-models",
-            r.name,
-            max_batch=r.max_batch,
-            instances=r.instances,
-            device=r.instance_kind,
-            overwrite=r.overwrite,
-        )
-        text = f"wrote Triton model {path}"
+        common = {"max_batch": r.max_batch, "instances": r.instances, "device": r.instance_kind}
+        repo = r.repo or "triton-models"
+        if r.ensemble:
+            path = triton_ensemble.write_triton_ensemble(
+                model_path, repo, r.name or "edgeyolo", model_step=r.ensemble, overwrite=r.overwrite, **common
+            )
+            text = f"wrote Triton ensemble {path} (with {path.name}_preprocess, _model, _postprocess)"
+        else:
+            path = triton.write_triton_repository(model_path, repo, r.name, overwrite=r.overwrite, **common)
+            text = f"wrote Triton model {path}"
         return ExportResult(path, "triton", "", {"path": str(path)}, text, None, [path])
     from edgeyolo.export.deepstream import write_deepstream_config
 

@@ -153,6 +153,12 @@ def triton_config(
     for key in ("tensorrt_version", "gpu_name", "compute_capability", "onnx_sha256"):
         if key in info.extra:
             params[key] = str(info.extra[key])
+    return "\n".join(lines + parameter_lines(params)) + "\n"
+
+
+def parameter_lines(params: dict[str, str]) -> list[str]:
+    """A config.pbtxt's `parameters { key value { string_value } }` entries."""
+    lines = []
     for key, value in params.items():
         lines += [
             "parameters {",
@@ -160,7 +166,7 @@ def triton_config(
             f"  value {{ string_value: {_quote(value)} }}",
             "}",
         ]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _batched(info: ModelInfo) -> bool:

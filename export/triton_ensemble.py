@@ -30,6 +30,7 @@ from edgeyolo.export.triton import (
     TritonError,
     _quote,
     _tensors,
+    parameter_lines,
     triton_config,
 )
 from edgeyolo.runtime.contract import METADATA_KEY
@@ -173,7 +174,7 @@ def _python_config(
         "  }",
         "]",
     ]
-    return "\n".join(lines + _parameters(params)) + "\n"
+    return "\n".join(lines + parameter_lines(params)) + "\n"
 
 
 def _ensemble_config(
@@ -205,19 +206,7 @@ def _ensemble_config(
         lines += [f"      output_map {{ key: {_quote(k)} value: {_quote(v)} }}" for k, v in outs.items()]
         lines.append("    }," if i < len(plan) - 1 else "    }")
     lines += ["  ]", "}"]
-    return "\n".join(lines + _parameters(params)) + "\n"
-
-
-def _parameters(params: dict[str, str]) -> list[str]:
-    lines = []
-    for key, value in params.items():
-        lines += [
-            "parameters {",
-            f"  key: {_quote(key)}",
-            f"  value {{ string_value: {_quote(value)} }}",
-            "}",
-        ]
-    return lines
+    return "\n".join(lines + parameter_lines(params)) + "\n"
 
 
 def _write_model(

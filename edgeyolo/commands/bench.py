@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from edgeyolo.commands.common import parse_imgsz
+from edgeyolo.commands.common import add_trust_arg, parse_imgsz
 
 BACKENDS = ("auto", "onnxruntime", "openvino", "tensorrt", "torch")
 
@@ -61,11 +61,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--power-interval", type=int, default=100, help="Jetson: tegrastats interval in ms")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument(
-        "--trust-checkpoint",
-        action="store_true",
-        help="allow a checkpoint that needs full unpickling (can run code: only for files you trust)",
-    )
+    add_trust_arg(p)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -42,11 +42,7 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
         "(default with neither: the shipped trained model)",
     )
     p.add_argument("--nc", type=int, help="number of classes (overrides the config's nc; not with --weights)")
-    p.add_argument(
-        "--trust-checkpoint",
-        action="store_true",
-        help="allow a checkpoint that needs full unpickling (can run code: only for files you trust)",
-    )
+    add_trust_arg(p)
 
 
 def check_weights_args(args: argparse.Namespace) -> str:
@@ -57,6 +53,14 @@ def check_weights_args(args: argparse.Namespace) -> str:
     if args.nc is not None:
         raise EdgeYoloError("--nc cannot be combined with --weights: the checkpoint fixes the classes")
     return str(args.weights or shipped_weights())
+
+
+def add_trust_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--trust-checkpoint",
+        action="store_true",
+        help="allow a checkpoint that needs full unpickling (can run code: only for files you trust)",
+    )
 
 
 def build_model(args: argparse.Namespace):

@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 
-from edgeyolo.commands.common import parse_imgsz
+from edgeyolo.commands.common import add_trust_arg, parse_imgsz
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -33,11 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.add_argument("--verbose", action="store_true", help="also print pycocotools' own summary (stderr)")
-    p.add_argument(
-        "--trust-checkpoint",
-        action="store_true",
-        help="allow a checkpoint that needs full unpickling (can run code: only for files you trust)",
-    )
+    add_trust_arg(p)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -34,6 +34,11 @@ def _case(cases: list[Case], category: str, name: str, expect: str, **how: Any) 
     cases.append({"id": f"{category}/{name}", "category": category, "expect": expect, **how})
 
 
+def _cli(cases: list[Case], category: str, name: str, expect: str, argv: list[str]) -> None:
+    """A case run as `edgeyolo ARGV`."""
+    _case(cases, category, name, expect, mode="cli", argv=argv)
+
+
 def _image_bytes(ext: str, image: np.ndarray) -> bytes:
     ok, buf = cv2.imencode(ext, image)
     assert ok
@@ -85,14 +90,7 @@ def frame_files(root: Path, cases: list[Case]) -> None:
         files[f"png-cut-{cut}.png"] = (png[:cut], "any")
     for name, (data, expect) in files.items():
         (d / name).write_bytes(data)
-        _case(
-            cases,
-            "frame-files",
-            name,
-            expect,
-            mode="cli",
-            argv=["detect", "--source", str(d / name), "--json"],
-        )
+        _cli(cases, "frame-files", name, expect, ["detect", "--source", str(d / name), "--json"])
     (d / "empty-dir").mkdir()
     (d / "no-images").mkdir()
     (d / "no-images" / "a.txt").write_text("x")
@@ -268,14 +266,7 @@ def checkpoints(root: Path, cases: list[Case]) -> None:
     files["legacy-format"] = (legacy, "ok")
 
     for name, (path, expect) in files.items():
-        _case(
-            cases,
-            "checkpoints",
-            f"info-{name}",
-            expect,
-            mode="cli",
-            argv=["info", "--weights", str(path), "--json"],
-        )
+        _cli(cases, "checkpoints", f"info-{name}", expect, ["info", "--weights", str(path), "--json"])
         _case(
             cases,
             "checkpoints",
@@ -406,14 +397,7 @@ def model_yamls(root: Path, cases: list[Case]) -> None:
     for name, (text, expect) in texts.items():
         path = d / f"{name}.yaml"
         path.write_bytes(text)
-        _case(
-            cases,
-            "model-yamls",
-            f"info-{name}",
-            expect,
-            mode="cli",
-            argv=["info", "--cfg", str(path), "--json"],
-        )
+        _cli(cases, "model-yamls", f"info-{name}", expect, ["info", "--cfg", str(path), "--json"])
         if name in (
             "valid",
             "alias-bomb",

@@ -52,6 +52,20 @@ def has_hswish_chain(path: Path) -> bool:
     return False
 
 
+def _options(mode: str, uint8: bool, dynamic: bool, **more) -> OnnxExportOptions:
+    """The options every layout test shares: low conf and max_det so NMS graphs keep a few boxes."""
+    return OnnxExportOptions(
+        imgsz=IMGSZ,
+        outputs=mode,
+        uint8_input=uint8,
+        dynamic_batch=dynamic,
+        conf=0.05,
+        max_det=100,
+        report_unfused=False,
+        **more,
+    )
+
+
 def combo(i: int) -> tuple[bool, bool]:
     """(dynamic, uint8) rotated across configs so each mode meets every combination."""
     return bool(i & 1), bool(i & 2)
@@ -63,19 +77,7 @@ def test_export_every_config(name: str, mode: str, tmp_path: Path) -> None:
     dynamic, uint8 = combo(CONFIGS.index(name) + MODES.index(mode))
     model = model_for(name)
     path = tmp_path / f"{name}.onnx"
-    report, contract = export_onnx(
-        model,
-        path,
-        OnnxExportOptions(
-            imgsz=IMGSZ,
-            outputs=mode,
-            uint8_input=uint8,
-            dynamic_batch=dynamic,
-            conf=0.05,
-            max_det=100,
-            report_unfused=False,
-        ),
-    )
+    report, contract = export_onnx(model, path, _options(mode, uint8, dynamic))
     assert report.verified, report.verify_detail
     ops = ops_of(path)
     assert "BatchNormalization" not in ops
@@ -106,21 +108,8 @@ def test_export_every_config(name: str, mode: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize("dynamic", [False, True])
 def test_full_matrix_on_a_small_model(mode: str, uint8: bool, dynamic: bool, tmp_path: Path) -> None:
     model = model_for("yolov5-mobilenetv2")
-    report, meta = export_onnx(
-        model,
-        tmp_path / "m.onnx",
-        OnnxExportOptions(
-            imgsz=IMGSZ,
-            batch=2,
-            outputs=mode,
-            uint8_input=uint8,
-            dynamic_batch=dynamic,
-            dynamic_shape=dynamic,
-            conf=0.05,
-            max_det=100,
-            report_unfused=False,
-        ),
-    )
+    options = _options(mode, uint8, dynamic, batch=2, dynamic_shape=dynamic)
+    report, meta = export_onnx(model, tmp_path / "m.onnx", options)
     assert report.verified, report.verify_detail
     if mode == "nms":
         assert "detections match the runtime's NMS" in report.verify_detail
