@@ -152,11 +152,10 @@ def test_trusted_checkpoint_that_cannot_be_unpickled_is_a_one_line_error(tmp_pat
         torch.save({"x": ghost()}, pt)
     finally:
         del sys.modules[module.__name__]
-    # the advice to trust is given for a genuine pickle of Python objects ...
-    one_line_error(capsys, ["info", "--weights", str(pt)], "--trust-checkpoint")
-    # ... and following it, where the class cannot be found, ends in one line, not a traceback
-    with pytest.warns(UserWarning, match="trusted explicitly"):
-        one_line_error(capsys, ["info", "--weights", str(pt), "--trust-checkpoint"], "cannot be unpickled")
+    # a class that is neither edgeyolo's nor on the foreign-checkpoint allow-list is refused by name,
+    # with or without --trust-checkpoint (issue 14): one line, never a traceback, never unpickled
+    for argv in (["info", "--weights", str(pt)], ["info", "--weights", str(pt), "--trust-checkpoint"]):
+        one_line_error(capsys, argv, "edgeyolo_gone_module.Ghost", "never loads")
 
 
 # -- 5 / 6: model YAML values of the wrong type, and absurd sizes refused before allocation ----------------

@@ -145,7 +145,7 @@ def test_every_command_refuses_code_in_a_pickle(
 @pytest.mark.parametrize(
     ("make", "extra", "message"),
     [
-        ("truncated", [], "not a readable checkpoint"),
+        ("truncated", [], "truncated or corrupt zip"),
         ("state_dict", [], "pass the YOLOv5 model YAML"),
         ("state_dict", ["--cfg", str(FIXTURES / "yolov5-mnv2-nc80.yaml")], "do not fit"),
         ("edgeyolo", [], "already an edgeyolo checkpoint"),
