@@ -43,7 +43,7 @@ class ExportResult:
 
 
 @dataclass
-class _Source:
+class ResolvedSource:
     """A resolved export source: a torch model (from a checkpoint or in memory) or an exported ONNX."""
 
     model: DetectionModel | None = None
@@ -93,7 +93,7 @@ def export(
     return step(flows.Job(request, src, calibration, log))
 
 
-def _resolve(source: Any, request: ExportRequest) -> _Source:
+def _resolve(source: Any, request: ExportRequest) -> ResolvedSource:
     """Load a checkpoint once (model and its image size), or take a model or an exported file as it is."""
     from edgeyolo.export.metadata import sha256_file, sha256_text
 
@@ -107,7 +107,7 @@ def _resolve(source: Any, request: ExportRequest) -> _Source:
 
             cfg_text = load_config(request.cfg).text if request.cfg else None
             model, ckpt = load_model_and_checkpoint(path, trust=request.trust_checkpoint, cfg_text=cfg_text)
-            return _Source(
+            return ResolvedSource(
                 model=model,
                 weights=path,
                 imgsz=(ckpt.imgsz, ckpt.imgsz),
@@ -119,7 +119,9 @@ def _resolve(source: Any, request: ExportRequest) -> _Source:
             raise EdgeYoloError(
                 f"{path} is {kind.describe()}; export from a checkpoint (.pt), a model, or an ONNX file"
             )
-        return _Source(onnx=onnx, artifact=path, sha256=sha256_file(path) if onnx else "", stem=path.stem)
+        return ResolvedSource(
+            onnx=onnx, artifact=path, sha256=sha256_file(path) if onnx else "", stem=path.stem
+        )
     if request.cfg or request.trust_checkpoint:
         raise EdgeYoloError("cfg and trust_checkpoint apply when the source is a checkpoint path")
     if not hasattr(source, "cfg") or not hasattr(source, "head"):
@@ -127,7 +129,7 @@ def _resolve(source: Any, request: ExportRequest) -> _Source:
             f"cannot export a {type(source).__name__}: give a checkpoint path, an edgeyolo DetectionModel "
             "or an exported ONNX"
         )
-    return _Source(model=source.eval(), sha256=sha256_text(source.cfg.text), stem=source.cfg.name)
+    return ResolvedSource(model=source.eval(), sha256=sha256_text(source.cfg.text), stem=source.cfg.name)
 
 
 def _warn(message: str) -> None:

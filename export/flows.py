@@ -13,7 +13,7 @@ from typing import Any
 
 from edgeyolo.atomic import atomic_output, prepare_parent
 from edgeyolo.errors import EdgeYoloError, FailedError
-from edgeyolo.export.api import ExportResult, _Source, int8_failure, temporary_folder, with_precision
+from edgeyolo.export.api import ExportResult, ResolvedSource, int8_failure, temporary_folder, with_precision
 from edgeyolo.export.request import ExportRequest
 
 
@@ -22,7 +22,7 @@ class Job:
     """One export in progress: the request, its resolved source, calibration images and the progress log."""
 
     request: ExportRequest
-    source: _Source
+    source: ResolvedSource
     calibration: Any
     log: Callable[[str], None]
 

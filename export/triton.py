@@ -37,13 +37,13 @@ TRITON_DTYPES = {
     "bool": "TYPE_BOOL",
 }
 # kind -> (platform, backend, file names in the version directory)
-_LAYOUT = {
+LAYOUT = {
     "onnxruntime": ("onnxruntime_onnx", "onnxruntime", ("model.onnx",)),
     "tensorrt": ("tensorrt_plan", "tensorrt", ("model.plan",)),
     "openvino": (None, "openvino", ("model.xml", "model.bin")),
 }
 INSTANCE_KINDS = {"auto": "KIND_AUTO", "gpu": "KIND_GPU", "cpu": "KIND_CPU"}
-_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
 class TritonError(EdgeYoloError):
@@ -76,7 +76,7 @@ def write_triton_repository(
             raise TritonError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
         raise TritonError(f"{model_path} is a model for the {info.kind} backend, not {kind}")
     name = name or _default_name(info)
-    if not _NAME.match(name):
+    if not MODEL_NAME_PATTERN.match(name):
         raise TritonError(
             f"model name {name!r} must be letters, digits, '_', '.', '-' (not starting with '.')"
         )
@@ -90,7 +90,7 @@ def write_triton_repository(
         (tmp / "config.pbtxt").write_text(text)
         vdir = tmp / str(version)
         vdir.mkdir()
-        for src, dst in zip(info.files, _LAYOUT[info.kind][2], strict=True):
+        for src, dst in zip(info.files, LAYOUT[info.kind][2], strict=True):
             shutil.copyfile(src, vdir / dst)
     return target
 
@@ -128,17 +128,17 @@ def triton_config(
         cap = info.extra.get("max_batch")
         if isinstance(cap, int) and max_batch > cap:
             raise TritonError(f"max_batch {max_batch} exceeds the engine's optimisation profile ({cap})")
-    platform, backend, _ = _LAYOUT[info.kind]
+    platform, backend, _ = LAYOUT[info.kind]
     instance_kind = (
         {"tensorrt": "gpu", "openvino": "cpu"}.get(info.kind, device) if device == "auto" else device
     )
 
-    lines = [f"name: {_quote(name)}"]
+    lines = [f"name: {quote(name)}"]
     if platform:
-        lines.append(f"platform: {_quote(platform)}")
-    lines += [f"backend: {_quote(backend)}", f"max_batch_size: {max_batch if batched else 0}"]
-    lines += _tensors("input", info.inputs, batched)
-    lines += _tensors("output", info.outputs, batched)
+        lines.append(f"platform: {quote(platform)}")
+    lines += [f"backend: {quote(backend)}", f"max_batch_size: {max_batch if batched else 0}"]
+    lines += tensor_lines("input", info.inputs, batched)
+    lines += tensor_lines("output", info.outputs, batched)
     if batched:
         lines += ["dynamic_batching {", f"  max_queue_delay_microseconds: {max_queue_delay_us}", "}"]
     lines += [
@@ -162,8 +162,8 @@ def parameter_lines(params: dict[str, str]) -> list[str]:
     for key, value in params.items():
         lines += [
             "parameters {",
-            f"  key: {_quote(key)}",
-            f"  value {{ string_value: {_quote(value)} }}",
+            f"  key: {quote(key)}",
+            f"  value {{ string_value: {quote(value)} }}",
             "}",
         ]
     return lines
@@ -183,13 +183,13 @@ def _batched(info: ModelInfo) -> bool:
     return True
 
 
-def _tensors(section: str, tensors: tuple[TensorSpec, ...], batched: bool) -> list[str]:
+def tensor_lines(section: str, tensors: tuple[TensorSpec, ...], batched: bool) -> list[str]:
     lines = [f"{section} ["]
     for i, t in enumerate(tensors):
         if t.dtype not in TRITON_DTYPES:
             raise TritonError(f"tensor {t.name!r} has dtype {t.dtype}, which Triton configs cannot express")
         dims = [-1 if d is None else d for d in (t.shape[1:] if batched else t.shape)]
-        lines += ["  {", f"    name: {_quote(t.name)}", f"    data_type: {TRITON_DTYPES[t.dtype]}"]
+        lines += ["  {", f"    name: {quote(t.name)}", f"    data_type: {TRITON_DTYPES[t.dtype]}"]
         if dims:
             lines.append(f"    dims: [ {', '.join(str(d) for d in dims)} ]")
         else:  # only the batch axis (num_dets [B]): Triton wants dims [1] reshaped to a scalar per item
@@ -199,7 +199,7 @@ def _tensors(section: str, tensors: tuple[TensorSpec, ...], batched: bool) -> li
     return lines
 
 
-def _quote(text: str) -> str:
+def quote(text: str) -> str:
     """A protobuf text-format string literal (C escapes; non-ASCII as octal UTF-8 bytes)."""
     out = []
     for byte in text.encode("utf-8"):

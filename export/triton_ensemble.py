@@ -24,13 +24,13 @@ from pathlib import Path
 from edgeyolo.atomic import atomic_output
 from edgeyolo.export.model_io import ModelInfo, TensorSpec, inspect_model
 from edgeyolo.export.triton import (
-    _LAYOUT,
-    _NAME,
     INSTANCE_KINDS,
+    LAYOUT,
+    MODEL_NAME_PATTERN,
     TritonError,
-    _quote,
-    _tensors,
     parameter_lines,
+    quote,
+    tensor_lines,
     triton_config,
 )
 from edgeyolo.runtime.contract import METADATA_KEY
@@ -77,7 +77,7 @@ def write_triton_ensemble(
     """
     if model_step not in MODEL_STEPS:
         raise TritonError(f"model_step must be one of {', '.join(MODEL_STEPS)}, got {model_step!r}")
-    if not _NAME.match(name):
+    if not MODEL_NAME_PATTERN.match(name):
         raise TritonError(
             f"model name {name!r} must be letters, digits, '_', '.', '-' (not starting with '.')"
         )
@@ -128,7 +128,7 @@ def write_triton_ensemble(
         repo / steps["preprocess"], pre, _MODEL_PY.format(role="preprocess", name=name, cls="Preprocess")
     )
     if model_step == "python":
-        files = tuple(zip(info.files, _LAYOUT[info.kind][2], strict=True))
+        files = tuple(zip(info.files, LAYOUT[info.kind][2], strict=True))
         model_cfg = _python_config(
             steps["model"], max_batch, (batched_in,), batched_out, batching, instances,
             {**contract, "input_name": model_in.name, "output_names": output_names,
@@ -138,7 +138,7 @@ def write_triton_ensemble(
         _write_model(repo / steps["model"], model_cfg, code, files)
     else:
         model_cfg = triton_config(info, steps["model"], max_batch, instances, device, max_queue_delay_us)
-        files = tuple(zip(info.files, _LAYOUT[info.kind][2], strict=True))
+        files = tuple(zip(info.files, LAYOUT[info.kind][2], strict=True))
         _write_model(repo / steps["model"], model_cfg, None, files)
     _write_model(
         repo / steps["postprocess"], post, _MODEL_PY.format(role="postprocess", name=name, cls="Postprocess")
@@ -164,8 +164,8 @@ def _python_config(
 ) -> str:
     if instances < 1:
         raise TritonError(f"instances must be >= 1, got {instances}")
-    lines = [f"name: {_quote(name)}", 'backend: "python"', f"max_batch_size: {max_batch}"]
-    lines += _tensors("input", inputs, True) + _tensors("output", outputs, True) + batching
+    lines = [f"name: {quote(name)}", 'backend: "python"', f"max_batch_size: {max_batch}"]
+    lines += tensor_lines("input", inputs, True) + tensor_lines("output", outputs, True) + batching
     lines += [
         "instance_group [",
         "  {",
@@ -182,11 +182,11 @@ def _ensemble_config(
 ) -> str:
     model_in = info.inputs[0].name
     lines = [
-        f"name: {_quote(name)}",
+        f"name: {quote(name)}",
         'platform: "ensemble"',
         f"max_batch_size: {max_batch}",
-        *_tensors("input", (TensorSpec("IMAGE", "uint8", (None, None)),), True),
-        *_tensors("output", CLIENT_OUTPUTS, True),
+        *tensor_lines("input", (TensorSpec("IMAGE", "uint8", (None, None)),), True),
+        *tensor_lines("output", CLIENT_OUTPUTS, True),
         "ensemble_scheduling {",
         "  step [",
     ]
@@ -201,9 +201,9 @@ def _ensemble_config(
         ),
     ]
     for i, (model, inputs, outs) in enumerate(plan):
-        lines += ["    {", f"      model_name: {_quote(model)}", "      model_version: -1"]
-        lines += [f"      input_map {{ key: {_quote(k)} value: {_quote(v)} }}" for k, v in inputs.items()]
-        lines += [f"      output_map {{ key: {_quote(k)} value: {_quote(v)} }}" for k, v in outs.items()]
+        lines += ["    {", f"      model_name: {quote(model)}", "      model_version: -1"]
+        lines += [f"      input_map {{ key: {quote(k)} value: {quote(v)} }}" for k, v in inputs.items()]
+        lines += [f"      output_map {{ key: {quote(k)} value: {quote(v)} }}" for k, v in outs.items()]
         lines.append("    }," if i < len(plan) - 1 else "    }")
     lines += ["  ]", "}"]
     return "\n".join(lines + parameter_lines(params)) + "\n"
