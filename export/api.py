@@ -68,8 +68,8 @@ def export(
     refused request, `FailedError` when verification fails (then nothing is written)."""
     request = (request or ExportRequest()).replace(**changes)
     log = log or (lambda message: None)
+    request.check(from_artifact=_is_artifact(source))  # refusals come before any loading
     src = _resolve(source, request)
-    request.check(from_artifact=src.model is None)
     calibration = None
     if request.int8:
         from edgeyolo.export.calibration import find_calibration_images
@@ -99,7 +99,7 @@ def _resolve(source: Any, request: ExportRequest) -> ResolvedSource:
 
     if isinstance(source, (str, Path)):
         path = Path(source)
-        kind = artifact_kind(path)
+        kind = artifact_kind(path)  # exists: checked by _is_artifact
         if kind is ArtifactKind.CHECKPOINT:
             require("torch", "export", "exporting a checkpoint")
             from edgeyolo.config import load_config
@@ -129,7 +129,20 @@ def _resolve(source: Any, request: ExportRequest) -> ResolvedSource:
             f"cannot export a {type(source).__name__}: give a checkpoint path, an edgeyolo DetectionModel "
             "or an exported ONNX"
         )
-    return ResolvedSource(model=source.eval(), sha256=sha256_text(source.cfg.text), stem=source.cfg.name)
+    import copy
+
+    # a copy on the CPU in float32 and eval mode: the caller's model (training, on a GPU, half) is untouched
+    model = copy.deepcopy(source).cpu().float().eval()
+    return ResolvedSource(model=model, sha256=sha256_text(source.cfg.text), stem=source.cfg.name)
+
+
+def _is_artifact(source: Any) -> bool:
+    """Whether `source` is an exported model (not a checkpoint or a model); a missing path is refused."""
+    if not isinstance(source, (str, Path)):
+        return False
+    if not Path(source).exists():
+        raise EdgeYoloError(f"{source} does not exist")
+    return artifact_kind(source) is not ArtifactKind.CHECKPOINT
 
 
 def _warn(message: str) -> None:

@@ -38,7 +38,9 @@ class Job:
             return base.with_name(base.stem + suffix)
         return Path(s.stem + suffix)
 
-    def float_onnx(self, output: Path, half: bool = False, outputs: str | None = None) -> tuple[Any, Any]:
+    def float_onnx(
+        self, output: Path, half: bool = False, outputs: str | None = None, final: bool = False
+    ) -> tuple[Any, Any]:
         """The verified float ONNX every target starts from: (report, contract). From an ONNX source, the
         source itself (its report is None)."""
         if self.source.model is None:
@@ -46,7 +48,7 @@ class Job:
 
             shutil.copyfile(self.source.onnx, output)
             return None, read_contract(self.source.onnx)
-        from edgeyolo.export.onnx import OnnxExportOptions, VerificationError, export_onnx
+        from edgeyolo.export.onnx import OnnxExportOptions, export_onnx
 
         r = self.request
         options = OnnxExportOptions(
@@ -64,11 +66,10 @@ class Job:
             iou=r.iou,
             verify=r.verify,
         )
-        try:
-            return export_onnx(self.source.model, output, options, source_sha256=self.source.sha256)
-        except VerificationError as exc:
-            self.log(exc.report.format())
-            raise
+        report, contract = export_onnx(self.source.model, output, options, source_sha256=self.source.sha256)
+        if not final:
+            self.log(report.format())  # an intermediate step: progress, not the result
+        return report, contract
 
     def check_int8(self, reference: Path, int8: Path) -> dict | None:
         """mAP verification when --data has a labelled val split; otherwise say it was not checked."""
@@ -108,7 +109,7 @@ def onnx(job: Job) -> ExportResult:
     if not r.int8:
         output = job.output(".onnx")
         prepare_parent(output)
-        report, contract = job.float_onnx(output, half=r.half)
+        report, contract = job.float_onnx(output, half=r.half, final=True)
         return ExportResult(
             output, "onnx", contract.precision, report.to_dict(), report.format(), _verified(report)
         )
@@ -118,7 +119,8 @@ def onnx(job: Job) -> ExportResult:
     prepare_parent(output)
     with temporary_folder() as tmp:
         fp32 = Path(tmp) / "model.onnx"
-        job.float_onnx(fp32)
+        _, contract = job.float_onnx(fp32)
+        _check_source_precision(job, contract)
         int8 = Path(tmp) / "model-int8.onnx"
         report = quantize_onnx(fp32, int8, job.calibration, job.int8_options())
         report.path = str(output)
@@ -140,6 +142,7 @@ def openvino(job: Job) -> ExportResult:
     with temporary_folder() as tmp:
         fp32 = Path(tmp) / "model.onnx"
         _, contract = job.float_onnx(fp32)
+        _check_source_precision(job, contract)
         qdq = None
         if r.int8 and r.int8_source == "qdq":
             from edgeyolo.export.int8_onnx import quantize_onnx
@@ -155,7 +158,8 @@ def openvino(job: Job) -> ExportResult:
             from edgeyolo.export.verify import verify_openvino
 
             reference = job.source.model if job.source.model is not None else fp32
-            result = verify_openvino(ir, reference, with_precision(contract, precision), r.batch)
+            batch = r.batch if job.source.model is not None else source_batch(fp32)
+            result = verify_openvino(ir, reference, with_precision(contract, precision), batch)
             job.log(f"OpenVINO verification {'PASSED' if result.ok else 'FAILED'}: {result.detail}")
             record["verification"] = result.to_dict()
             if not result.ok:
@@ -265,6 +269,22 @@ def _verified(report) -> dict | None:
     if report.verified is None:
         return None
     return {"ok": bool(report.verified), "max_rel_error": report.max_rel_error}
+
+
+def source_batch(onnx_path: Path) -> int:
+    """The batch an exported ONNX takes: its fixed input batch, or 1 for a dynamic one."""
+    from edgeyolo.export.model_io import inspect_model
+
+    return inspect_model(onnx_path).inputs[0].shape[0] or 1
+
+
+def _check_source_precision(job: Job, contract) -> None:
+    """An exported ONNX is converted or quantized from float32 only (an FP16 file would be mislabelled)."""
+    if job.source.model is None and contract.precision != "fp32":
+        raise EdgeYoloError(
+            f"{job.source.onnx} is a {contract.precision} export; convert or quantize an fp32 export "
+            "(the requested precision is applied here)"
+        )
 
 
 def _check_ir_output(output: Path) -> None:

@@ -113,3 +113,9 @@ class Detections:
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             raise ValueError(f"not a Detections JSON record: {exc}") from exc
         return cls(xyxy, confidence, class_id, names)
+
+    def draw(self, frame: np.ndarray, copy: bool = True) -> np.ndarray:
+        """Kept for existing callers; the drawing is `edgeyolo.runtime.draw_detections`."""
+        from edgeyolo.runtime.annotate import draw_detections
+
+        return draw_detections(frame, self, copy)

@@ -227,7 +227,7 @@ def _openvino_ir(precision: str) -> Maker:
         if ctx.gpu or not importable("openvino") or (precision == "int8" and not _can_quantize(ctx)):
             return None
         export = _verified_export(ctx, format="openvino", half=precision == "fp16", int8=precision == "int8")
-        tag = f"{CALIBRATION_ID}-openvino-int8" if precision == "int8" else f"openvino-{precision}"
+        tag = f"{CALIBRATION_ID}-openvino-int8" if precision == "int8" else f"openvino-{precision}-verified"
         path = _exported(ctx, tag, export)
         if path is None:
             return None

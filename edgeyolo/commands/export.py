@@ -114,8 +114,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Translate the arguments into an `ExportRequest`, call `edgeyolo.export.export`, print the result."""
+    from edgeyolo.errors import FailedError
     from edgeyolo.export import ExportRequest, export
-    from edgeyolo.export.onnx import VerificationError
 
     fields = {f.name for f in dataclasses.fields(ExportRequest)}
     request = ExportRequest(
@@ -125,8 +125,11 @@ def run(args: argparse.Namespace) -> int:
     log = _printer(args.json)
     try:
         result = export(source, request, log=log, warn=_warning)
-    except VerificationError as exc:
-        print(json.dumps(exc.report.to_dict(), default=str) if args.json else exc.report.format())
+    except FailedError as exc:
+        report = getattr(exc, "report", None)  # a failed ONNX verification carries its report
+        if report is not None:
+            onnx_is_result = args.json and request.format == "onnx" and not request.int8
+            print(json.dumps(report.to_dict(), default=str)) if onnx_is_result else log(report.format())
         raise
     print(json.dumps(result.record, default=str) if args.json else result.text)
     return 0

@@ -23,13 +23,15 @@ def greedy_match(
             break
         c = np.where(used, np.inf, cost(int(i)))
         j = int(np.argmin(c))
-        if c[j] <= limit:
+        if np.isfinite(c[j]) and c[j] <= limit:
             used[j] = True
             pairs.append((int(i), j, float(c[j])))
     return pairs
 
 
-def detection_pairs(mine: np.ndarray, ref: np.ndarray, score_weight: float = 1.0, scale: float = 1.0):
+def detection_pairs(
+    mine: np.ndarray, ref: np.ndarray, score_weight: float = 1.0, scale: float = 1.0, limit: float = np.inf
+):
     """Pairs of [K, 6] detections (x1, y1, x2, y2, score, class) of the same class by the largest
     coordinate difference (divided by `scale`) or score difference (times `score_weight`)."""
 
@@ -40,7 +42,7 @@ def detection_pairs(mine: np.ndarray, ref: np.ndarray, score_weight: float = 1.0
         )
         return np.where(mine[:, 5] == row[5], c, np.inf)
 
-    return greedy_match(np.arange(len(ref)), len(mine), cost, np.inf)
+    return greedy_match(np.arange(len(ref)), len(mine), cost, limit)
 
 
 def worst_difference(mine: np.ndarray, ref: np.ndarray) -> float | None:
@@ -59,7 +61,7 @@ def match_fraction(mine: np.ndarray, ref: np.ndarray, tol: float) -> float:
     if len(ref) == 0:
         return 1.0 if len(mine) == 0 else 0.0
     scale = max(1.0, float(np.abs(ref[:, :4]).max()))
-    hits = sum(c <= tol for _, _, c in detection_pairs(mine, ref, scale=scale))
+    hits = len(detection_pairs(mine, ref, scale=scale, limit=tol))
     return hits / max(len(ref), len(mine))
 
 

@@ -12,8 +12,8 @@ class VerifyResult:
 
     ok: bool
     detail: str
-    max_abs_error: float = float("nan")
-    max_rel_error: float = float("nan")  # relative to the output's scale max(1, max|reference|)
+    max_abs_error: float | None = None
+    max_rel_error: float | None = None  # relative to the output's scale max(1, max|reference|)
     metrics: dict[str, Any] = field(default_factory=dict)  # e.g. mAP of both models for INT8
 
     def to_dict(self) -> dict[str, Any]:

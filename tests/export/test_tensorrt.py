@@ -435,3 +435,8 @@ def test_verification_batch_follows_a_static_onnx(decoded) -> None:
     static, dynamic = (onnx.load(str(decoded[k][0])) for k in ("static", "dynamic"))
     assert _verify_batch(static, TensorRTOptions(batch=4)) == 1
     assert _verify_batch(dynamic, TensorRTOptions(batch=4)) == 4
+
+
+def test_match_fraction_uses_a_candidate_only_on_a_real_hit() -> None:
+    ref = np.array([[0, 0, 10, 10, 0.9, 0], [1, 1, 11, 11, 0.8, 0]], np.float32)
+    assert match_fraction(ref[1:].copy(), ref, 1e-3) == 0.5  # the first ref must not use up the one box
