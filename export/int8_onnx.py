@@ -161,13 +161,20 @@ def _quantize_nncf(proto, reader: _Reader, excluded: list[str], options: Int8Opt
     return result, False
 
 
-def nncf_quantize(model, data: list, ignored: list[str], symmetric: bool = False):
+def nncf_quantize(
+    model, data: list, ignored: list[str], symmetric: bool = False, per_tensor_activations: bool = False
+):
     """NNCF post-training quantization (fast bias correction) of an ONNX proto or an OpenVINO model.
 
-    Preset MIXED (asymmetric activations) unless `symmetric`; `ignored` names stay in float."""
+    Preset MIXED (asymmetric activations) unless `symmetric`; `ignored` names stay in float.
+    `per_tensor_activations` forbids per-channel activation scales (onnxruntime's QLinearConv needs one)."""
     nncf = require("nncf", "export", "INT8 quantization with NNCF")
+    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, QuantizationParameters
+
     logging.getLogger("nncf").setLevel(logging.WARNING)
     preset = nncf.QuantizationPreset.PERFORMANCE if symmetric else nncf.QuantizationPreset.MIXED
+    per_tensor = QuantizationParameters(per_channel=False) if per_tensor_activations else None
+    advanced = AdvancedQuantizationParameters(activations_quantization_params=per_tensor)
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # progress bars would break --json output
             return nncf.quantize(
@@ -177,6 +184,7 @@ def nncf_quantize(model, data: list, ignored: list[str], symmetric: bool = False
                 subset_size=len(data),
                 fast_bias_correction=True,
                 ignored_scope=nncf.IgnoredScope(names=ignored, validate=False),
+                advanced_parameters=advanced,
             )
     except Exception as exc:  # NNCF wraps backend failures in assorted exception types
         raise EdgeYoloError(f"NNCF quantization failed: {exc}") from exc

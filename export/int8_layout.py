@@ -1,0 +1,216 @@
+"""Where the Q/DQ pairs of an INT8 QDQ graph sit, per target runtime.
+
+The QDQ graph is one file format, but each runtime only turns some Q/DQ patterns into integer kernels:
+- "openvino" and "tensorrt": NNCF's own layout. Q/DQ on each conv's *input*, after the activation
+  (`Conv → SiLU → Q → DQ → Conv`): both compilers fuse conv + activation and read the Q/DQ as the next conv's
+  input quantizer. TensorRT also needs signed, zero-point-0 INT8 (`Int8Options.symmetric`).
+- "onnxruntime": onnxruntime's CPU fusions make `QLinearConv` only from `DQ → Conv → Q` with per-tensor
+  activation scales and the same element type on both sides. NNCF's layout gives it `Conv → SiLU → Q`
+  (no Q right after the conv), per-channel activation scales before depthwise convs, and a mix of int8 and
+  uint8 activations, so most convs stay float convs fed by DequantizeLinear (slower than FP32). This
+  layout quantizes activations per tensor, rewrites every activation Q/DQ as uint8 (the same grid: zero
+  point + 128), and adds a Q/DQ pair on each quantized conv's output before its SiLU, with a range measured
+  on the calibration images through the quantized graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import onnx
+import onnx.numpy_helper
+
+from edgeyolo.errors import EdgeYoloError
+
+LAYOUTS = ("onnxruntime", "openvino", "tensorrt")
+
+
+def check_layout(layout: str, symmetric: bool) -> None:
+    """Refuse an unknown layout, and the onnxruntime layout with symmetric (TensorRT) activations."""
+    if layout not in LAYOUTS:
+        raise EdgeYoloError(f"INT8 layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+    if layout == "onnxruntime" and symmetric:
+        raise EdgeYoloError(
+            "the onnxruntime INT8 layout uses asymmetric uint8 activations; "
+            "symmetric INT8 is the tensorrt layout"
+        )
+
+
+def unsigned_activations(proto: onnx.ModelProto) -> int:
+    """Rewrite asymmetric int8 activation Q/DQ pairs as uint8 on the same grid (in place); returns how many.
+
+    int8 with zero point z covers scale·([-128, 127] - z); uint8 with zero point z + 128 covers the same
+    values, so nothing changes numerically. Weights (initializers fed straight into a DequantizeLinear)
+    stay int8, as onnxruntime's QLinearConv wants them."""
+    init = {t.name: t for t in proto.graph.initializer}
+    quantized_outputs = {n.output[0]: n for n in proto.graph.node if n.op_type == "QuantizeLinear"}
+    done: set[str] = set()
+    for node in proto.graph.node:
+        if node.op_type != "QuantizeLinear" or len(node.input) < 3 or node.input[0] in init:
+            continue
+        zp_name = node.input[2]
+        if zp_name in done or zp_name not in init:
+            continue
+        zp = onnx.numpy_helper.to_array(init[zp_name])
+        if zp.dtype != np.int8:
+            continue
+        shifted = (zp.astype(np.int16) + 128).astype(np.uint8)
+        init[zp_name].CopyFrom(onnx.numpy_helper.from_array(shifted, zp_name))
+        done.add(zp_name)
+    retyped = done | {name for name, q in quantized_outputs.items() if q.input[2] in done}
+    kept = [info for info in proto.graph.value_info if info.name not in retyped]
+    del proto.graph.value_info[:]
+    proto.graph.value_info.extend(kept)
+    return len(done)
+
+
+def _consumers(graph: onnx.GraphProto) -> dict[str, list[onnx.NodeProto]]:
+    users: dict[str, list[onnx.NodeProto]] = {}
+    for n in graph.node:
+        for i in n.input:
+            users.setdefault(i, []).append(n)
+    return users
+
+
+def _quantized_conv(node: onnx.NodeProto, producer: dict[str, onnx.NodeProto]) -> bool:
+    weight = producer.get(node.input[1]) if node.op_type == "Conv" and len(node.input) > 1 else None
+    return weight is not None and weight.op_type == "DequantizeLinear"
+
+
+def silu_convs(graph: onnx.GraphProto) -> list[onnx.NodeProto]:
+    """Convs with quantized weights whose output goes only into a SiLU (`Sigmoid(x)·x`)."""
+    producer = {o: n for n in graph.node for o in n.output}
+    consumers = _consumers(graph)
+    found = []
+    for conv in graph.node:
+        if not _quantized_conv(conv, producer):
+            continue
+        users = consumers.get(conv.output[0], [])
+        if sorted(u.op_type for u in users) != ["Mul", "Sigmoid"]:
+            continue
+        sigmoid = next(u for u in users if u.op_type == "Sigmoid")
+        mul = next(u for u in users if u.op_type == "Mul")
+        if sigmoid.output[0] in mul.input:
+            found.append(conv)
+    return found
+
+
+def float_concats(graph: onnx.GraphProto) -> list[onnx.NodeProto]:
+    """Concats (left in float by NNCF) that feed only convs with quantized weights: onnxruntime needs a
+    Q/DQ pair between them to see the conv's quantized input."""
+    producer = {o: n for n in graph.node for o in n.output}
+    consumers = _consumers(graph)
+    found = []
+    for node in graph.node:
+        if node.op_type != "Concat":
+            continue
+        users = consumers.get(node.output[0], [])
+        if users and all(_quantized_conv(u, producer) for u in users):
+            found.append(node)
+    return found
+
+
+def tensor_ranges(proto: onnx.ModelProto, names: list[str], data: Iterable[dict]) -> dict[str, tuple]:
+    """Min and max of the named tensors over the calibration inputs, run by onnxruntime."""
+    import onnxruntime as ort
+
+    probe = onnx.ModelProto()
+    probe.CopyFrom(proto)
+    known = {o.name for o in probe.graph.output}
+    for name in names:
+        if name not in known:
+            probe.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
+    session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+    lo = {n: np.inf for n in names}
+    hi = {n: -np.inf for n in names}
+    for feed in data:
+        for name, value in zip(names, session.run(names, feed), strict=True):
+            lo[name] = min(lo[name], float(value.min()))
+            hi[name] = max(hi[name], float(value.max()))
+    if any(not np.isfinite(lo[n]) for n in names):
+        raise EdgeYoloError("INT8 layout: no calibration images to measure conv output ranges on")
+    return {n: (lo[n], hi[n]) for n in names}
+
+
+def uint8_qparams(lo: float, hi: float) -> tuple[np.float32, np.uint8]:
+    """Asymmetric uint8 scale and zero point for a range (widened to contain 0, as ONNX requires)."""
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    scale = (hi - lo) / 255.0 if hi > lo else 1.0
+    zero_point = int(np.clip(round(-lo / scale), 0, 255))
+    return np.float32(scale), np.uint8(zero_point)
+
+
+def _shared_qparams(node: onnx.NodeProto, proto: onnx.ModelProto) -> tuple | None:
+    """The (scale, zero point) all of a Concat's input DequantizeLinears share, if they share one."""
+    init = {t.name: onnx.numpy_helper.to_array(t) for t in proto.graph.initializer}
+    producer = {o: n for n in proto.graph.node for o in n.output}
+    params = set()
+    for name in node.input:
+        dq = producer[name]
+        while dq.op_type == "MaxPool" and dq.input[0] in producer:  # max pooling keeps the grid
+            dq = producer[dq.input[0]]
+        if dq.op_type != "DequantizeLinear":
+            return None
+        if len(dq.input) < 3 or dq.input[1] not in init or dq.input[2] not in init:
+            return None
+        scale, zero_point = init[dq.input[1]], init[dq.input[2]]
+        if scale.size != 1 or zero_point.dtype != np.uint8:
+            return None
+        params.add((np.float32(scale.item()), np.uint8(zero_point.item())))
+    return params.pop() if len(params) == 1 else None
+
+
+def insert_qdq(proto: onnx.ModelProto, data: Iterable[dict]) -> tuple[int, int]:
+    """Add a uint8 Q/DQ pair after each quantized conv that a SiLU follows and after each float Concat
+    that feeds quantized convs (in place). A Concat whose inputs share one grid keeps it (exact); the
+    other tensors get the range measured on the calibration data. Returns (convs, concats)."""
+    convs, concats = silu_convs(proto.graph), float_concats(proto.graph)
+    params: dict[str, tuple] = {}
+    for node in concats:
+        shared = _shared_qparams(node, proto)
+        if shared is not None:
+            params[node.output[0]] = shared
+    measure = [n.output[0] for n in convs + concats if n.output[0] not in params]
+    if measure:
+        params |= {name: uint8_qparams(*r) for name, r in tensor_ranges(proto, measure, data).items()}
+    position = {id(n): i for i, n in enumerate(proto.graph.node)}
+    inserts: dict[int, list[onnx.NodeProto]] = {}
+    for node in convs + concats:
+        raw = node.output[0]
+        scale, zero_point = params[raw]
+        base = f"{node.name}_output_q"
+        proto.graph.initializer.extend(
+            [
+                onnx.numpy_helper.from_array(np.array(scale, np.float32), f"{base}_scale"),
+                onnx.numpy_helper.from_array(np.array(zero_point, np.uint8), f"{base}_zero_point"),
+            ]
+        )
+        node.output[0] = f"{raw}_float"
+        q = onnx.helper.make_node(
+            "QuantizeLinear",
+            [node.output[0], f"{base}_scale", f"{base}_zero_point"],
+            [f"{raw}_quantized"],
+            name=f"{base}_QuantizeLinear",
+        )
+        dq = onnx.helper.make_node(
+            "DequantizeLinear",
+            [f"{raw}_quantized", f"{base}_scale", f"{base}_zero_point"],
+            [raw],
+            name=f"{base}_DequantizeLinear",
+        )
+        inserts[position[id(node)]] = [q, dq]
+    ordered = []
+    for i, node in enumerate(proto.graph.node):
+        ordered.append(node)
+        ordered.extend(inserts.get(i, []))
+    del proto.graph.node[:]
+    proto.graph.node.extend(ordered)
+    return len(convs), len(concats)
+
+
+def onnxruntime_layout(proto: onnx.ModelProto, data: list[dict]) -> onnx.ModelProto:
+    """Turn NNCF's (per-tensor) QDQ graph into the layout onnxruntime fuses into QLinearConv (in place)."""
+    unsigned_activations(proto)
+    insert_qdq(proto, data)
+    return proto
