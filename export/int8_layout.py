@@ -9,8 +9,9 @@ The QDQ graph is one file format, but each runtime only turns some Q/DQ patterns
   (no Q right after the conv), per-channel activation scales before depthwise convs, and a mix of int8 and
   uint8 activations, so most convs stay float convs fed by DequantizeLinear (slower than FP32). This
   layout quantizes activations per tensor, rewrites every activation Q/DQ as uint8 (the same grid: zero
-  point + 128), and adds a Q/DQ pair on each quantized conv's output before its SiLU, with a range measured
-  on the calibration images through the quantized graph.
+  point + 128), adds a Q/DQ pair on each quantized conv's output before its SiLU (range measured on the
+  calibration images through the quantized graph) and after float Concats that feed quantized convs, and
+  quantizes the SiLU's Sigmoid on the [0, 1] grid, so the SiLU runs as QLinearSigmoid + QLinearMul.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import onnx.numpy_helper
 from edgeyolo.errors import EdgeYoloError
 
 LAYOUTS = ("onnxruntime", "openvino", "tensorrt")
+_SAMPLES_PER_IMAGE = 1024  # values kept per tensor and image for the SiLU range search
 
 
 def check_layout(layout: str, symmetric: bool) -> None:
@@ -111,8 +113,9 @@ def float_concats(graph: onnx.GraphProto) -> list[onnx.NodeProto]:
     return found
 
 
-def tensor_ranges(proto: onnx.ModelProto, names: list[str], data: Iterable[dict]) -> dict[str, tuple]:
-    """Min and max of the named tensors over the calibration inputs, run by onnxruntime."""
+def tensor_samples(proto: onnx.ModelProto, names: list[str], data: Iterable[dict]) -> dict[str, np.ndarray]:
+    """A fixed random sample of each named tensor's values over the calibration inputs (run by onnxruntime),
+    with each tensor's minimum and maximum always included."""
     import onnxruntime as ort
 
     probe = onnx.ModelProto()
@@ -122,15 +125,38 @@ def tensor_ranges(proto: onnx.ModelProto, names: list[str], data: Iterable[dict]
         if name not in known:
             probe.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
     session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
-    lo = {n: np.inf for n in names}
-    hi = {n: -np.inf for n in names}
+    rng = np.random.default_rng(0)
+    parts: dict[str, list[np.ndarray]] = {n: [] for n in names}
     for feed in data:
         for name, value in zip(names, session.run(names, feed), strict=True):
-            lo[name] = min(lo[name], float(value.min()))
-            hi[name] = max(hi[name], float(value.max()))
-    if any(not np.isfinite(lo[n]) for n in names):
-        raise EdgeYoloError("INT8 layout: no calibration images to measure conv output ranges on")
-    return {n: (lo[n], hi[n]) for n in names}
+            flat = value.ravel()
+            pick = rng.integers(0, flat.size, min(flat.size, _SAMPLES_PER_IMAGE))
+            parts[name].append(np.concatenate([flat[pick], [flat.min(), flat.max()]]))
+    if any(not p for p in parts.values()):
+        raise EdgeYoloError("INT8 layout: no calibration images to measure tensor ranges on")
+    return {n: np.concatenate(p).astype(np.float32) for n, p in parts.items()}
+
+
+def _silu(x: np.ndarray) -> np.ndarray:
+    return x / (1.0 + np.exp(-x))
+
+
+def silu_range(values: np.ndarray) -> tuple[float, float]:
+    """The uint8 range for a SiLU's input that minimizes the squared error of the SiLU's *output*.
+
+    A conv's output before SiLU has long negative tails that SiLU squashes to about 0; min/max would spend
+    half the 256 levels on them. The search shrinks each end of the min/max range on a grid."""
+    lo, hi = min(float(values.min()), 0.0), max(float(values.max()), 0.0)
+    exact = _silu(values)
+    best, best_error = (lo, hi), np.inf
+    for a in np.linspace(0.2, 1.0, 17):
+        for b in np.linspace(0.5, 1.0, 11):
+            scale, zero_point = uint8_qparams(lo * a, hi * b)
+            q = np.clip(np.round(values / scale) + zero_point, 0, 255)
+            error = float(np.mean((_silu((q - zero_point) * scale) - exact) ** 2))
+            if error < best_error:
+                best, best_error = (lo * a, hi * b), error
+    return best
 
 
 def uint8_qparams(lo: float, hi: float) -> tuple[np.float32, np.uint8]:
@@ -164,7 +190,8 @@ def _shared_qparams(node: onnx.NodeProto, proto: onnx.ModelProto) -> tuple | Non
 def insert_qdq(proto: onnx.ModelProto, data: Iterable[dict]) -> tuple[int, int]:
     """Add a uint8 Q/DQ pair after each quantized conv that a SiLU follows and after each float Concat
     that feeds quantized convs (in place). A Concat whose inputs share one grid keeps it (exact); the
-    other tensors get the range measured on the calibration data. Returns (convs, concats)."""
+    other Concats get their measured min/max, and a conv output the range that serves its SiLU best (see
+    `silu_range`). Returns (convs, concats)."""
     convs, concats = silu_convs(proto.graph), float_concats(proto.graph)
     params: dict[str, tuple] = {}
     for node in concats:
@@ -172,8 +199,13 @@ def insert_qdq(proto: onnx.ModelProto, data: Iterable[dict]) -> tuple[int, int]:
         if shared is not None:
             params[node.output[0]] = shared
     measure = [n.output[0] for n in convs + concats if n.output[0] not in params]
-    if measure:
-        params |= {name: uint8_qparams(*r) for name, r in tensor_ranges(proto, measure, data).items()}
+    samples = tensor_samples(proto, measure, data) if measure else {}
+    for conv in convs:
+        params[conv.output[0]] = uint8_qparams(*silu_range(samples[conv.output[0]]))
+    for node in concats:
+        if node.output[0] not in params:
+            values = samples[node.output[0]]
+            params[node.output[0]] = uint8_qparams(float(values.min()), float(values.max()))
     position = {id(n): i for i, n in enumerate(proto.graph.node)}
     inserts: dict[int, list[onnx.NodeProto]] = {}
     for node in convs + concats:
@@ -200,17 +232,67 @@ def insert_qdq(proto: onnx.ModelProto, data: Iterable[dict]) -> tuple[int, int]:
             name=f"{base}_DequantizeLinear",
         )
         inserts[position[id(node)]] = [q, dq]
-    ordered = []
-    for i, node in enumerate(proto.graph.node):
-        ordered.append(node)
-        ordered.extend(inserts.get(i, []))
-    del proto.graph.node[:]
-    proto.graph.node.extend(ordered)
+    _insert_after(proto.graph, inserts)
     return len(convs), len(concats)
 
 
-def onnxruntime_layout(proto: onnx.ModelProto, data: list[dict]) -> onnx.ModelProto:
-    """Turn NNCF's (per-tensor) QDQ graph into the layout onnxruntime fuses into QLinearConv (in place)."""
-    unsigned_activations(proto)
-    insert_qdq(proto, data)
-    return proto
+def quantize_sigmoids(proto: onnx.ModelProto) -> int:
+    """Add a Q/DQ pair on the [0, 1] grid after each SiLU's Sigmoid whose `x·Sigmoid(x)` is quantized next
+    (in place), so onnxruntime runs the SiLU as QLinearSigmoid + QLinearMul instead of dequantizing, running
+    it in float and quantizing again. Returns how many."""
+    producer = {o: n for n in proto.graph.node for o in n.output}
+    consumers = _consumers(proto.graph)
+    scale, zero_point = "edgeyolo_sigmoid_scale", "edgeyolo_sigmoid_zero_point"
+    inserts: dict[int, list[onnx.NodeProto]] = {}
+    for i, node in enumerate(proto.graph.node):
+        if node.op_type != "Sigmoid":
+            continue
+        source = producer.get(node.input[0])
+        users = consumers.get(node.output[0], [])
+        if source is None or source.op_type != "DequantizeLinear" or [u.op_type for u in users] != ["Mul"]:
+            continue
+        mul = users[0]
+        if set(mul.input) != {node.input[0], node.output[0]}:
+            continue
+        if [u.op_type for u in consumers.get(mul.output[0], [])] != ["QuantizeLinear"]:
+            continue
+        raw = node.output[0]
+        node.output[0] = f"{raw}_float"
+        inserts[i] = [
+            onnx.helper.make_node(
+                "QuantizeLinear",
+                [node.output[0], scale, zero_point],
+                [f"{raw}_quantized"],
+                name=f"{node.name}_Q",
+            ),
+            onnx.helper.make_node(
+                "DequantizeLinear", [f"{raw}_quantized", scale, zero_point], [raw], name=f"{node.name}_DQ"
+            ),
+        ]
+    if inserts:
+        proto.graph.initializer.extend(
+            [
+                onnx.numpy_helper.from_array(np.array(1 / 255, np.float32), scale),
+                onnx.numpy_helper.from_array(np.array(0, np.uint8), zero_point),
+            ]
+        )
+        _insert_after(proto.graph, inserts)
+    return len(inserts)
+
+
+def _insert_after(graph: onnx.GraphProto, inserts: dict[int, list[onnx.NodeProto]]) -> None:
+    ordered = []
+    for i, node in enumerate(graph.node):
+        ordered.append(node)
+        ordered.extend(inserts.get(i, []))
+    del graph.node[:]
+    graph.node.extend(ordered)
+
+
+def onnxruntime_layout(proto: onnx.ModelProto, data: list[dict]) -> dict[str, int]:
+    """Turn NNCF's (per-tensor) QDQ graph into the layout onnxruntime fuses into QLinearConv (in place);
+    returns what was changed."""
+    unsigned = unsigned_activations(proto)
+    convs, concats = insert_qdq(proto, data)
+    sigmoids = quantize_sigmoids(proto)
+    return {"uint8_activations": unsigned, "conv_outputs": convs, "concats": concats, "sigmoids": sigmoids}
