@@ -90,11 +90,14 @@ class Job:
             raise int8_failure()
         return result.to_dict()
 
-    def int8_options(self, symmetric: bool = False):
+    def int8_options(self, symmetric: bool = False, layout: str | None = None):
+        """INT8 settings from the request; `layout` (for --quantizer nncf) is the runtime the Q/DQ layout
+        is written for (see export/int8_layout.py)."""
         from edgeyolo.export.int8_onnx import Int8Options
 
         r = self.request
         return Int8Options(
+            layout=layout if r.quantizer == "nncf" else None,
             quantizer=r.quantizer,
             method=r.calib_method,
             symmetric=symmetric,
@@ -122,7 +125,7 @@ def onnx(job: Job) -> ExportResult:
         _, contract = job.float_onnx(fp32)
         _check_source_precision(job, contract)
         int8 = Path(tmp) / "model-int8.onnx"
-        report = quantize_onnx(fp32, int8, job.calibration, job.int8_options())
+        report = quantize_onnx(fp32, int8, job.calibration, job.int8_options(layout=r.int8_target))
         report.path = str(output)
         job.log(report.format())
         record = dataclasses.asdict(report)
@@ -148,7 +151,8 @@ def openvino(job: Job) -> ExportResult:
             from edgeyolo.export.int8_onnx import quantize_onnx
 
             qdq = Path(tmp) / "model-int8.onnx"
-            job.log(quantize_onnx(fp32, qdq, job.calibration, job.int8_options()).format())
+            int8_options = job.int8_options(layout="openvino")
+            job.log(quantize_onnx(fp32, qdq, job.calibration, int8_options).format())
         ir = Path(tmp) / "ir"
         report = export_openvino(fp32, ir, contract, precision, job.calibration, r.int8_source, qdq)
         report.path = f"{output}/"
@@ -206,7 +210,7 @@ def tensorrt(job: Job) -> ExportResult:
             from edgeyolo.export.int8_onnx import quantize_onnx
 
             qdq = Path(tmp) / "model-int8.onnx"
-            int8_options = job.int8_options(symmetric=True)  # TensorRT takes zero-point-0 INT8 only
+            int8_options = job.int8_options(symmetric=True, layout="tensorrt")  # zero-point-0 INT8 only
             job.log(quantize_onnx(onnx_path, qdq, job.calibration, int8_options).format())
             job.check_int8(onnx_path, qdq)
             onnx_path = qdq

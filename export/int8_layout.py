@@ -25,6 +25,9 @@ import onnx.numpy_helper
 from edgeyolo.errors import EdgeYoloError
 
 LAYOUTS = ("onnxruntime", "openvino", "tensorrt")
+METADATA_LAYOUT_KEY = (
+    "edgeyolo_int8_layout"  # metadata_props key naming the layout an INT8 file was written for
+)
 _SAMPLES_PER_IMAGE = 1024  # values kept per tensor and image for the SiLU range search
 
 
@@ -37,6 +40,22 @@ def check_layout(layout: str, symmetric: bool) -> None:
             "the onnxruntime INT8 layout uses asymmetric uint8 activations; "
             "symmetric INT8 is the tensorrt layout"
         )
+
+
+def write_layout(proto: onnx.ModelProto, layout: str) -> None:
+    """Record the layout in the file's metadata (replacing an older record)."""
+    keep = [p for p in proto.metadata_props if p.key != METADATA_LAYOUT_KEY]
+    del proto.metadata_props[:]
+    proto.metadata_props.extend(keep)
+    proto.metadata_props.add(key=METADATA_LAYOUT_KEY, value=layout)
+
+
+def read_layout(path_or_proto) -> str | None:
+    """The INT8 layout recorded in an ONNX file (a path or a loaded proto), or None."""
+    proto = path_or_proto
+    if not isinstance(proto, onnx.ModelProto):
+        proto = onnx.load(str(path_or_proto), load_external_data=False)
+    return next((p.value for p in proto.metadata_props if p.key == METADATA_LAYOUT_KEY), None)
 
 
 def unsigned_activations(proto: onnx.ModelProto) -> int:

@@ -7,6 +7,10 @@ Two quantizers write it:
 - "ort": `onnxruntime.quantization.quantize_static` with the minmax / entropy / percentile methods,
   per-channel weights; its activation ranges are cached as onnxruntime's calibration cache.
 
+Where the Q/DQ pairs sit depends on the runtime that will run the file (`Int8Options.layout`, see
+`int8_layout`): the default "onnxruntime" layout is the one onnxruntime fuses into QLinearConv; "openvino"
+is NNCF's own layout, and "tensorrt" is that layout with symmetric, signed INT8.
+
 Activations are asymmetric (better on CPUs) unless `symmetric` is asked for: TensorRT's explicit
 quantization accepts only zero-point-0 (symmetric) INT8. The head's final convs and everything after them
 stay in float by default: quantizing the logits squashes confidences. Results are cached under
@@ -33,6 +37,7 @@ from edgeyolo.atomic import atomic_output
 from edgeyolo.errors import EdgeYoloError, require
 from edgeyolo.export.calibration import CalibrationSet, default_cache_dir
 from edgeyolo.export.graph_scopes import head_nodes, name_unnamed_nodes, se_nodes
+from edgeyolo.export.int8_layout import check_layout, onnxruntime_layout, write_layout
 from edgeyolo.export.metadata import read_metadata, sha256_file, write_metadata
 
 METHODS = ("minmax", "entropy", "percentile")
@@ -49,6 +54,14 @@ class Int8Options:
     keep_head_float: bool = True
     exclude_se: bool = False
     cache_dir: Path | None = None
+    # where NNCF's Q/DQ pairs sit (see int8_layout): onnxruntime | openvino | tensorrt; None = "tensorrt"
+    # when symmetric, else "onnxruntime". The "ort" quantizer writes quantize_static's own placement.
+    layout: str | None = None
+
+    def resolved_layout(self) -> str:
+        if self.quantizer == "ort":
+            return "quantize_static"
+        return self.layout or ("tensorrt" if self.symmetric else "onnxruntime")
 
 
 @dataclass
@@ -60,11 +73,12 @@ class Int8Report:
     excluded_nodes: list[str] = field(default_factory=list)
     quantized_nodes: int = 0
     file_bytes: int = 0
+    layout: str = "onnxruntime"
 
     def format(self) -> str:
         hit = "reused the cached calibration" if self.cache_hit else "calibrated"
         return (
-            f"INT8 (QDQ by {self.method}, {hit} on {self.calibration_images} images): "
+            f"INT8 (QDQ by {self.method}, {self.layout} layout, {hit} on {self.calibration_images} images): "
             f"{self.quantized_nodes} QuantizeLinear nodes, {len(self.excluded_nodes)} nodes kept in float, "
             f"{self.file_bytes / 1e6:.2f} MB"
         )
@@ -106,6 +120,15 @@ def quantize_onnx(
         raise EdgeYoloError(f"quantizer must be one of {', '.join(QUANTIZERS)}, got {options.quantizer!r}")
     if options.method not in METHODS:
         raise EdgeYoloError(f"--calib-method must be one of {', '.join(METHODS)}, got {options.method!r}")
+    if options.layout is not None:
+        check_layout(options.layout, options.symmetric)
+        if options.quantizer == "ort":
+            raise EdgeYoloError(
+                "an INT8 layout is where NNCF puts the Q/DQ pairs (quantizer nncf); quantizer ort has its own"
+            )
+        if options.layout == "tensorrt":
+            options = dataclasses.replace(options, symmetric=True)  # TensorRT takes signed zero-point-0 INT8
+    layout = options.resolved_layout()
     proto = onnx.load(str(fp32_path))
     contract = read_metadata(proto)
     if contract.precision != "fp32":
@@ -128,6 +151,7 @@ def quantize_onnx(
         symmetric=options.symmetric,
         per_channel=options.per_channel,
         excluded=sorted(excluded),
+        **({"layout": layout} if layout == "onnxruntime" else {}),
     )
     cache_dir = Path(options.cache_dir) if options.cache_dir else default_cache_dir()
     try:
@@ -139,7 +163,8 @@ def quantize_onnx(
         with contextlib.redirect_stdout(io.StringIO()), _quiet_root_logger():
             result, hit = quantize(proto, reader, excluded, options, cache_dir / key)
     write_metadata(result, dataclasses.replace(contract, precision="int8"))
-    report = Int8Report(str(out_path), method, len(calib), hit, excluded)
+    write_layout(result, layout)
+    report = Int8Report(str(out_path), method, len(calib), hit, excluded, layout=layout)
     report.quantized_nodes = sum(n.op_type == "QuantizeLinear" for n in result.graph.node)
     with atomic_output(out_path) as tmp_out:
         onnx.save(result, str(tmp_out))
@@ -153,7 +178,11 @@ def _quantize_nncf(proto, reader: _Reader, excluded: list[str], options: Int8Opt
     cached = cache.with_name(f"nncf-{cache.name}.onnx")
     if cached.is_file():
         return onnx.load(str(cached)), True
-    result = nncf_quantize(proto, list(iter(reader.get_next, None)), excluded, options.symmetric)
+    data = list(iter(reader.get_next, None))
+    for_onnxruntime = options.resolved_layout() == "onnxruntime"
+    result = nncf_quantize(proto, data, excluded, options.symmetric, per_tensor_activations=for_onnxruntime)
+    if for_onnxruntime:
+        onnxruntime_layout(result, data)
     if options.symmetric:
         signed_int8(result)
     with atomic_output(cached) as tmp:

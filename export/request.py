@@ -41,6 +41,7 @@ class ExportRequest:
     quantizer: str = "nncf"  # nncf | ort
     calib_method: str = "minmax"  # ort only: minmax | entropy | percentile
     int8_source: str = "nncf"  # OpenVINO INT8: nncf | qdq
+    int8_target: str | None = None  # ONNX INT8 Q/DQ layout: onnxruntime (default) | openvino | tensorrt
     int8_exclude_se: bool = False
     int8_max_drop: float = 1.0  # mAP50-95 points
     cache_dir: str | Path | None = None
@@ -125,11 +126,17 @@ class ExportRequest:
 
     def _refuse_unused_int8_options(self) -> None:
         """An option the chosen path would ignore is an error, not a silent no-op."""
+        targets = ("onnxruntime", "openvino", "tensorrt")  # export/int8_layout.py LAYOUTS (kept light here)
+        if self.int8_target is not None and self.int8_target not in targets:
+            raise EdgeYoloError(
+                f"--int8-target must be one of {', '.join(targets)}, got {self.int8_target!r}"
+            )
         defaults = ExportRequest()
         given = {
             "--quantizer": self.quantizer != defaults.quantizer,
             "--calib-method": self.calib_method != defaults.calib_method,
             "--int8-source": self.int8_source != defaults.int8_source,
+            "--int8-target": self.int8_target is not None,
             "--int8-exclude-se": self.int8_exclude_se,
             "--cache-dir": self.cache_dir is not None,
         }
@@ -138,6 +145,7 @@ class ExportRequest:
             "--quantizer": self.int8 and not nncf_ir,
             "--calib-method": self.int8 and not nncf_ir and self.quantizer == "ort",
             "--int8-source": self.int8 and self.format == "openvino",
+            "--int8-target": self.int8 and self.format == "onnx" and self.quantizer == "nncf",
             "--int8-exclude-se": self.int8 and not nncf_ir,
             "--cache-dir": self.int8 and not nncf_ir,
         }
@@ -146,6 +154,10 @@ class ExportRequest:
                 why = "needs --int8" if not self.int8 else "does not apply to this INT8 path"
                 if flag == "--calib-method" and self.int8 and not nncf_ir:
                     why = "is a setting of --quantizer ort"
+                elif flag == "--int8-target" and self.int8 and self.format == "onnx":
+                    why = "places NNCF's Q/DQ pairs (--quantizer nncf); --quantizer ort has its own layout"
+                elif flag == "--int8-target" and self.int8:
+                    why = f"is for --format onnx; --format {self.format} writes the layout it needs itself"
                 elif nncf_ir and flag != "--int8-source":
                     why = "applies to the QDQ route (--int8-source qdq), not NNCF on the IR"
                 raise EdgeYoloError(f"{flag} {why}")

@@ -70,6 +70,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default="nncf",
         help="OpenVINO INT8: NNCF post-training quantization, or the onnxruntime QDQ ONNX",
     )
+    q.add_argument(
+        "--int8-target",
+        choices=["onnxruntime", "openvino", "tensorrt"],
+        default=None,
+        help="ONNX INT8 (--quantizer nncf): the runtime the Q/DQ layout is written for (default onnxruntime: "
+        "it fuses every quantized conv into QLinearConv; openvino: NNCF's layout; tensorrt: symmetric int8)",
+    )
     q.add_argument("--int8-exclude-se", action="store_true", help="keep squeeze-excitation gates in float")
     q.add_argument(
         "--int8-max-drop",
