@@ -39,6 +39,7 @@ from edgeyolo.export.calibration import CalibrationSet, default_cache_dir
 from edgeyolo.export.graph_scopes import head_nodes, name_unnamed_nodes, se_nodes
 from edgeyolo.export.int8_layout import check_layout, onnxruntime_layout, write_layout
 from edgeyolo.export.metadata import read_metadata, sha256_file, write_metadata
+from edgeyolo.export.ort_graph import optimized_graph
 
 METHODS = ("minmax", "entropy", "percentile")
 QUANTIZERS = ("nncf", "ort")
@@ -74,13 +75,24 @@ class Int8Report:
     quantized_nodes: int = 0
     file_bytes: int = 0
     layout: str = "onnxruntime"
+    # the onnxruntime layout only: node types onnxruntime's optimized CPU graph runs (see ort_graph)
+    onnxruntime_graph: dict[str, int] | None = None
 
     def format(self) -> str:
         hit = "reused the cached calibration" if self.cache_hit else "calibrated"
         return (
             f"INT8 (QDQ by {self.method}, {self.layout} layout, {hit} on {self.calibration_images} images): "
             f"{self.quantized_nodes} QuantizeLinear nodes, {len(self.excluded_nodes)} nodes kept in float, "
-            f"{self.file_bytes / 1e6:.2f} MB"
+            f"{self.file_bytes / 1e6:.2f} MB{self._fused()}"
+        )
+
+    def _fused(self) -> str:
+        g = self.onnxruntime_graph
+        if g is None:
+            return ""
+        unfused = g["float_convs_on_dequantized_weights"]
+        return f"; onnxruntime fuses {g['QLinearConv']} convs into QLinearConv" + (
+            f", {unfused} stay float convs on dequantized weights (slower)" if unfused else ""
         )
 
 
@@ -170,6 +182,13 @@ def quantize_onnx(
         onnx.save(result, str(tmp_out))
         onnx.checker.check_model(str(tmp_out), full_check=True)
         report.file_bytes = tmp_out.stat().st_size
+        if layout == "onnxruntime":
+            ran = optimized_graph(tmp_out)
+            report.onnxruntime_graph = {
+                "QLinearConv": ran.ops["QLinearConv"],
+                "float_convs_on_dequantized_weights": len(ran.float_convs_on_dequantized_weights),
+                "DequantizeLinear": ran.ops["DequantizeLinear"],
+            }
     return report
 
 
