@@ -23,11 +23,9 @@ import onnx
 import onnx.numpy_helper
 
 from edgeyolo.errors import EdgeYoloError
+from edgeyolo.runtime.int8_advice import INT8_LAYOUT_KEY
 
 LAYOUTS = ("onnxruntime", "openvino", "tensorrt")
-METADATA_LAYOUT_KEY = (
-    "edgeyolo_int8_layout"  # metadata_props key naming the layout an INT8 file was written for
-)
 _SAMPLES_PER_IMAGE = 1024  # values kept per tensor and image for the SiLU range search
 
 
@@ -44,10 +42,10 @@ def check_layout(layout: str, symmetric: bool) -> None:
 
 def write_layout(proto: onnx.ModelProto, layout: str) -> None:
     """Record the layout in the file's metadata (replacing an older record)."""
-    keep = [p for p in proto.metadata_props if p.key != METADATA_LAYOUT_KEY]
+    keep = [p for p in proto.metadata_props if p.key != INT8_LAYOUT_KEY]
     del proto.metadata_props[:]
     proto.metadata_props.extend(keep)
-    proto.metadata_props.add(key=METADATA_LAYOUT_KEY, value=layout)
+    proto.metadata_props.add(key=INT8_LAYOUT_KEY, value=layout)
 
 
 def read_layout(path_or_proto) -> str | None:
@@ -55,7 +53,7 @@ def read_layout(path_or_proto) -> str | None:
     proto = path_or_proto
     if not isinstance(proto, onnx.ModelProto):
         proto = onnx.load(str(path_or_proto), load_external_data=False)
-    return next((p.value for p in proto.metadata_props if p.key == METADATA_LAYOUT_KEY), None)
+    return next((p.value for p in proto.metadata_props if p.key == INT8_LAYOUT_KEY), None)
 
 
 def unsigned_activations(proto: onnx.ModelProto) -> int:

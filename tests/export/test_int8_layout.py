@@ -223,3 +223,16 @@ def test_export_writes_the_asked_layout_and_verifies_it(
     assert result.record["layout"] == layout and read_layout(out) == layout
     assert (result.record["onnxruntime_graph"] is None) == (layout != "onnxruntime")
     assert result.record["verification"] is not None and "mAP50-95" in result.record["verification"]["detail"]
+
+
+def test_the_runtime_advice_reads_the_recorded_layout(layouts) -> None:
+    """The steer for slow onnxruntime INT8 (runtime/int8_advice.py) on real files, read by onnxruntime."""
+    from edgeyolo.runtime.int8_advice import onnxruntime_int8_advice
+
+    def advice(layout: str) -> str | None:
+        session = ort.InferenceSession(str(layouts[layout][0]), providers=["CPUExecutionProvider"])
+        return onnxruntime_int8_advice(session.get_modelmeta().custom_metadata_map, "int8", "cpu")
+
+    assert advice("default") is None
+    assert "written for openvino" in advice("openvino")
+    assert "written for tensorrt" in advice("tensorrt")
