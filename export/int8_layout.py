@@ -9,14 +9,15 @@ The QDQ graph is one file format, but each runtime only turns some Q/DQ patterns
   (no Q right after the conv), per-channel activation scales before depthwise convs, and a mix of int8 and
   uint8 activations, so most convs stay float convs fed by DequantizeLinear (slower than FP32). This
   layout quantizes activations per tensor, rewrites every activation Q/DQ as uint8 (the same grid: zero
-  point + 128), adds a Q/DQ pair on each quantized conv's output before its SiLU (range measured on the
-  calibration images through the quantized graph) and after float Concats that feed quantized convs, and
+  point + 128), adds a Q/DQ pair on each quantized conv's output before its activation (SiLU, HardSwish,
+  Mish, LeakyReLU: range searched on the calibration images through the quantized graph; ReLU needs none,
+  onnxruntime folds it) and after float Concats that feed quantized convs, and
   quantizes the SiLU's Sigmoid on the [0, 1] grid, so the SiLU runs as QLinearSigmoid + QLinearMul.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import onnx
@@ -26,7 +27,8 @@ from edgeyolo.errors import EdgeYoloError
 from edgeyolo.runtime.int8_advice import INT8_LAYOUT_KEY
 
 LAYOUTS = ("onnxruntime", "openvino", "tensorrt")
-_SAMPLES_PER_IMAGE = 1024  # values kept per tensor and image for the SiLU range search
+LAYOUT_VERSION = 2  # part of the calibration cache key: a changed rewrite must not reuse older results
+_SAMPLES_PER_IMAGE = 1024  # values kept per tensor and image for the range search
 
 
 def check_layout(layout: str, symmetric: bool) -> None:
@@ -97,22 +99,48 @@ def _quantized_conv(node: onnx.NodeProto, producer: dict[str, onnx.NodeProto]) -
     return weight is not None and weight.op_type == "DequantizeLinear"
 
 
-def silu_convs(graph: onnx.GraphProto) -> list[onnx.NodeProto]:
-    """Convs with quantized weights whose output goes only into a SiLU (`Sigmoid(x)·x`)."""
+def unquantized_conv_outputs(graph: onnx.GraphProto) -> list[tuple[onnx.NodeProto, Callable]]:
+    """Convs with quantized weights whose output onnxruntime cannot see quantized, each with the activation
+    that follows it (numpy; identity when none is recognised).
+
+    onnxruntime fuses a conv into QLinearConv when a QuantizeLinear follows it, directly or through a ReLU
+    (which it folds into the quantization). Anything else between conv and QuantizeLinear (SiLU, HardSwish,
+    Mish, LeakyReLU, ...), or a conv output read in float, leaves a float conv on dequantized weights.
+    Graph outputs are left alone."""
     producer = {o: n for n in graph.node for o in n.output}
     consumers = _consumers(graph)
+    outputs = {o.name for o in graph.output}
+
+    def quantized_next(name: str) -> bool:
+        users = consumers.get(name, [])
+        return bool(users) and all(u.op_type == "QuantizeLinear" for u in users)
+
     found = []
     for conv in graph.node:
-        if not _quantized_conv(conv, producer):
+        if not _quantized_conv(conv, producer) or conv.output[0] in outputs:
             continue
         users = consumers.get(conv.output[0], [])
-        if sorted(u.op_type for u in users) != ["Mul", "Sigmoid"]:
+        if quantized_next(conv.output[0]):
             continue
-        sigmoid = next(u for u in users if u.op_type == "Sigmoid")
-        mul = next(u for u in users if u.op_type == "Mul")
-        if sigmoid.output[0] in mul.input:
-            found.append(conv)
+        if len(users) == 1 and users[0].op_type in ("Relu", "Clip") and quantized_next(users[0].output[0]):
+            continue
+        found.append((conv, _activation(users)))
     return found
+
+
+def _activation(users: list[onnx.NodeProto]) -> Callable:
+    """The elementwise activation a conv's consumers apply to its output, as a numpy function."""
+    ops = sorted(u.op_type for u in users)
+    if ops == ["Mul", "Sigmoid"]:
+        return _silu
+    if ops == ["HardSigmoid", "Mul"] or ops == ["HardSwish"]:
+        return lambda x: x * np.clip(x / 6 + 0.5, 0, 1)
+    if ops == ["Mish"] or ops == ["Mul", "Softplus"]:
+        return lambda x: x * np.tanh(np.logaddexp(0, x))
+    if ops == ["LeakyRelu"]:
+        alpha = next((a.f for a in users[0].attribute if a.name == "alpha"), 0.01)
+        return lambda x: np.where(x > 0, x, alpha * x)
+    return lambda x: x
 
 
 def float_concats(graph: onnx.GraphProto) -> list[onnx.NodeProto]:
@@ -162,15 +190,21 @@ def silu_range(values: np.ndarray) -> tuple[float, float]:
     """The uint8 range for a SiLU's input that minimizes the squared error of the SiLU's *output*.
 
     A conv's output before SiLU has long negative tails that SiLU squashes to about 0; min/max would spend
-    half the 256 levels on them. The search shrinks each end of the min/max range on a grid."""
+    half the 256 levels on them."""
+    return activation_range(values, _silu)
+
+
+def activation_range(values: np.ndarray, activation: Callable) -> tuple[float, float]:
+    """The uint8 range for an activation's input that minimizes the squared error of its output: each end
+    of the min/max range is shrunk on a grid."""
     lo, hi = min(float(values.min()), 0.0), max(float(values.max()), 0.0)
-    exact = _silu(values)
+    exact = activation(values)
     best, best_error = (lo, hi), np.inf
     for a in np.linspace(0.2, 1.0, 17):
         for b in np.linspace(0.5, 1.0, 11):
             scale, zero_point = uint8_qparams(lo * a, hi * b)
             q = np.clip(np.round(values / scale) + zero_point, 0, 255)
-            error = float(np.mean((_silu((q - zero_point) * scale) - exact) ** 2))
+            error = float(np.mean((activation((q - zero_point) * scale) - exact) ** 2))
             if error < best_error:
                 best, best_error = (lo * a, hi * b), error
     return best
@@ -205,11 +239,13 @@ def _shared_qparams(node: onnx.NodeProto, proto: onnx.ModelProto) -> tuple | Non
 
 
 def insert_qdq(proto: onnx.ModelProto, data: Iterable[dict]) -> tuple[int, int]:
-    """Add a uint8 Q/DQ pair after each quantized conv that a SiLU follows and after each float Concat
+    """Add a uint8 Q/DQ pair after each quantized conv onnxruntime cannot see quantized (an activation such
+    as SiLU follows it; see `unquantized_conv_outputs`) and after each float Concat
     that feeds quantized convs (in place). A Concat whose inputs share one grid keeps it (exact); the
-    other Concats get their measured min/max, and a conv output the range that serves its SiLU best (see
-    `silu_range`). Returns (convs, concats)."""
-    convs, concats = silu_convs(proto.graph), float_concats(proto.graph)
+    other Concats get their measured min/max, and a conv output the range that serves its activation best
+    (see `activation_range`). Returns (convs, concats)."""
+    found, concats = unquantized_conv_outputs(proto.graph), float_concats(proto.graph)
+    convs = [conv for conv, _ in found]
     params: dict[str, tuple] = {}
     for node in concats:
         shared = _shared_qparams(node, proto)
@@ -217,8 +253,8 @@ def insert_qdq(proto: onnx.ModelProto, data: Iterable[dict]) -> tuple[int, int]:
             params[node.output[0]] = shared
     measure = [n.output[0] for n in convs + concats if n.output[0] not in params]
     samples = tensor_samples(proto, measure, data) if measure else {}
-    for conv in convs:
-        params[conv.output[0]] = uint8_qparams(*silu_range(samples[conv.output[0]]))
+    for conv, activation in found:
+        params[conv.output[0]] = uint8_qparams(*activation_range(samples[conv.output[0]], activation))
     for node in concats:
         if node.output[0] not in params:
             values = samples[node.output[0]]

@@ -37,7 +37,7 @@ from edgeyolo.atomic import atomic_output
 from edgeyolo.errors import EdgeYoloError, require
 from edgeyolo.export.calibration import CalibrationSet, default_cache_dir
 from edgeyolo.export.graph_scopes import head_nodes, name_unnamed_nodes, se_nodes
-from edgeyolo.export.int8_layout import check_layout, onnxruntime_layout, write_layout
+from edgeyolo.export.int8_layout import LAYOUT_VERSION, check_layout, onnxruntime_layout, write_layout
 from edgeyolo.export.metadata import read_metadata, sha256_file, write_metadata
 from edgeyolo.export.ort_graph import optimized_graph
 
@@ -163,7 +163,7 @@ def quantize_onnx(
         symmetric=options.symmetric,
         per_channel=options.per_channel,
         excluded=sorted(excluded),
-        **({"layout": layout} if layout == "onnxruntime" else {}),
+        **({"layout": f"{layout}-{LAYOUT_VERSION}"} if layout == "onnxruntime" else {}),
     )
     cache_dir = Path(options.cache_dir) if options.cache_dir else default_cache_dir()
     try:
