@@ -236,3 +236,19 @@ def test_the_runtime_advice_reads_the_recorded_layout(layouts) -> None:
     assert advice("default") is None
     assert "written for openvino" in advice("openvino")
     assert "written for tensorrt" in advice("tensorrt")
+
+
+def test_other_activations_are_fused_too(calib, tmp_path: Path) -> None:
+    """MobileNetV3's HardSwish (HardSigmoid·Mul) sits between conv and Q like SiLU does."""
+    torch.manual_seed(0)
+    model = randomize_batchnorm(create_model("yolov4-lite-mobilenetv3", nc=5), seed=2).eval()
+    model.names = ["circle", "square", "triangle", "star", "cross"]
+    fp32 = tmp_path / "v3.onnx"
+    export_onnx(model, fp32, OnnxExportOptions(imgsz=IMGSZ, report_unfused=False))
+    graph = onnx.load(str(fp32)).graph
+    assert {"HardSigmoid", "Mul"} <= {n.op_type for n in graph.node}
+    out = tmp_path / "v3-int8.onnx"
+    quantize_onnx(fp32, out, calib, Int8Options(cache_dir=tmp_path / "cache"))
+    ran = optimized_graph(out)
+    assert ran.float_convs_on_dequantized_weights == []
+    assert ran.ops["QLinearConv"] == _quantized_convs(out) > 30
