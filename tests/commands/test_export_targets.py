@@ -151,7 +151,7 @@ def test_onnx_int8_of_the_shipped_model(
     assert main([*argv, "-o", str(out)]) == 0
     captured = capsys.readouterr()
     assert "calibrating on only 20 images" in captured.err  # fewer than recommended: warned, not refused
-    assert "INT8 (QDQ by nncf" in captured.out
+    assert "INT8 (QDQ by nncf, onnxruntime layout" in captured.out  # the default layout, said so
     assert "INT8 verification PASSED" in captured.out
     assert f"wrote {out}" in captured.out
     proto = onnx.load(str(out))
@@ -206,6 +206,12 @@ def test_openvino_output_must_be_a_new_folder(
         (["--format", "openvino", "--int8", "--quantizer", "ort"], "not NNCF on the IR"),
         (["--format", "openvino", "--int8", "--int8-exclude-se"], "not NNCF on the IR"),
         (["--quantizer", "ort"], "--quantizer needs --int8"),
+        (["--int8", "--quantizer", "ort", "--int8-target", "openvino"], "--quantizer ort has its own layout"),
+        (
+            ["--format", "openvino", "--int8", "--int8-target", "openvino"],
+            "--int8-target is for --format onnx",
+        ),
+        (["--int8-target", "tensorrt"], "--int8-target needs --int8"),
     ],
 )
 def test_options_the_path_would_ignore_are_refused(
