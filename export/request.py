@@ -28,6 +28,7 @@ class ExportRequest:
     input: str = "float"  # float | uint8
     half: bool = False
     int8: bool = False
+    bf16: bool = False  # OpenVINO: an IR marked for bf16 execution, verified by mAP with --data
     max_det: int = 300
     conf: float = 0.25
     iou: float = 0.45
@@ -43,6 +44,7 @@ class ExportRequest:
     int8_source: str = "nncf"  # OpenVINO INT8: nncf | qdq
     int8_exclude_se: bool = False
     int8_max_drop: float = 1.0  # mAP50-95 points
+    bf16_max_drop: float = 0.3  # mAP50-95 points
     cache_dir: str | Path | None = None
     # TensorRT
     workspace: float | None = None  # GB (default 4)
@@ -65,7 +67,7 @@ class ExportRequest:
 
     @property
     def precision(self) -> str:
-        return "int8" if self.int8 else "fp16" if self.half else "fp32"
+        return "int8" if self.int8 else "fp16" if self.half else "bf16" if self.bf16 else "fp32"
 
     def check(self, from_artifact: bool = False) -> None:
         """Refuse impossible combinations before any work is done (raises `EdgeYoloError`)."""
@@ -91,6 +93,16 @@ class ExportRequest:
             raise EdgeYoloError(
                 "choose one precision: --fp16 or --int8 (TensorRT INT8 engines use FP16 fallback anyway)"
             )
+        if self.bf16 and (self.int8 or self.half):
+            raise EdgeYoloError(
+                "choose one precision: --bf16, --fp16 or --int8 (an INT8 IR runs its float parts in bf16 "
+                "with --precision bf16 or auto at run time)"
+            )
+        if self.bf16 and fmt != "openvino":
+            raise EdgeYoloError(
+                "--bf16 marks an OpenVINO IR for bf16 execution (--format openvino); any float model runs "
+                "in bf16 on OpenVINO with `--backend openvino --precision bf16`"
+            )
         if self.int8 and fmt in SERVING_FORMATS:
             raise EdgeYoloError(
                 f"--format {fmt} serves an exported model: export it first (e.g. --format onnx --int8), "
@@ -99,8 +111,11 @@ class ExportRequest:
         if from_artifact:
             self._check_artifact_source()
         self._refuse_unused_int8_options()
-        if not self.int8 and self.data:
-            raise EdgeYoloError("--data is for INT8 calibration: add --int8, or leave --data out")
+        if not (self.int8 or self.bf16) and self.data:
+            raise EdgeYoloError(
+                "--data is for INT8 calibration and the mAP check of --int8 / --bf16: add one, or leave "
+                "--data out"
+            )
 
     def _check_artifact_source(self) -> None:
         """An exported model as the source fixes its own graph: graph options would be ignored."""

@@ -122,6 +122,7 @@ class ModelResult:
             "device": self.device,
             "details": dict(self.details),
             "precision": self.precision,
+            "compute_precision": self.details.get("precision"),  # what the float parts ran in
             "imgsz": list(self.imgsz),
             "batch": self.batch,
             "stages_ms": {k: s.to_dict() for k, s in self.stages.items()},

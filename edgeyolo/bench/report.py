@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,15 +18,11 @@ SCHEMA = "edgeyolo.bench/1"
 
 
 def _runs_on(r: ModelResult) -> str:
+    """Where and in what precision the model's float parts ran, as the backend reported it."""
     d = r.details
-    if "inference_precision" in d:  # OpenVINO: what it actually computed in
-        precision = re.sub(r"<Type: '(\w+)'>", r"\1", d["inference_precision"])
-        return f"{d.get('device', '')} {precision}".strip()
-    if "providers" in d:
-        return d["providers"].split(",")[0].replace("ExecutionProvider", "")
-    if "dtype" in d:
-        return f"{d.get('device', '')} {d['dtype']}".strip()
-    return r.device
+    where = d["providers"].split(",")[0].replace("ExecutionProvider", "") if "providers" in d else None
+    where = where or d.get("device") or r.device
+    return f"{where} {d.get('precision', '')}".strip()
 
 
 def _num(x: float | None, fmt: str = ".2f") -> str:

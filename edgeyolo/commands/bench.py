@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from edgeyolo.commands.common import add_trust_arg, parse_imgsz
+from edgeyolo.commands.common import add_precision_arg, add_trust_arg, parse_imgsz
 
 BACKENDS = ("auto", "onnxruntime", "openvino", "tensorrt", "torch")
 
@@ -42,6 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         choices=BACKENDS,
         help="backend(s); several measure each model on each (auto: by file type)",
     )
+    add_precision_arg(p, many=True)
     p.add_argument("--imgsz", type=parse_imgsz, help="input size (int or h,w): a .pt runs at it, "
                    "default models are exported at it; an exported model must match it")  # fmt: skip
     p.add_argument("--batch", type=int, default=1, help="images per call (FPS counts images)")
@@ -116,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
         "iters": options.iters,
         "seconds": options.seconds,
         "threads": args.threads,
+        "precision": args.precision,
         "data": args.data,
         "frames": "dataset images" if args.data else "synthetic 1280x720",
         "command": "edgeyolo " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("edgeyolo") else None,
@@ -194,12 +196,15 @@ def resolve_models(args: argparse.Namespace):
     """The `BenchModel`s to measure (explicit --model × --backend, or the defaults) and notes on what was
     left out."""
     from edgeyolo.bench.default_models import BenchContext, default_models
-    from edgeyolo.bench.harness import BenchError, BenchModel
+    from edgeyolo.bench.harness import BenchError
     from edgeyolo.runtime.backends import default_backend
 
     if not args.model:
-        if args.backend != ["auto"]:
-            raise BenchError("--backend needs --model; the default models pick their own backends")
+        if args.backend != ["auto"] or args.precision:
+            raise BenchError(
+                "--backend and --precision need --model; the default models pick their own backends and "
+                "precisions (every precision this machine runs natively)"
+            )
         ctx = BenchContext(args.device, args.imgsz)
         models = default_models(ctx)
         for m in models:
@@ -213,17 +218,32 @@ def resolve_models(args: argparse.Namespace):
             raise BenchError(f"model {path} does not exist")
         for backend in args.backend:
             name = default_backend(path) if backend == "auto" else backend
+            if args.precision:
+                models += [_model(path, backend, name, args, precision=p) for p in args.precision]
+                continue
             variants = [False, True] if name == "torch" and args.device != "cpu" else [False]
-            for half in variants:
-                m = BenchModel(Path(path), backend, _device_for(name, args.device))
-                if name == "torch":
-                    m.options.update(half=half, trust=args.trust_checkpoint)
-                    m.label = f"{Path(path).name} [torch {'FP16' if half else 'FP32'}]"
-                elif len(args.backend) > 1:
-                    m.label = f"{Path(path).name} [{name}]"
-                _add_options(m, args)
-                models.append(m)
+            models += [_model(path, backend, name, args, half=half) for half in variants]
     return models, []
+
+
+def _model(path: str, backend: str, name: str, args: argparse.Namespace, half: bool = False, precision=None):
+    """One --model × --backend (× --precision) entry, labelled so the rows can be told apart."""
+    from edgeyolo.bench.harness import BenchModel
+
+    m = BenchModel(Path(path), backend, _device_for(name, args.device))
+    tags = [name] if len(args.backend) > 1 else []
+    if name == "torch":
+        m.options["trust"] = args.trust_checkpoint
+        if precision is None:
+            m.options["half"] = half
+            tags = ["torch", "FP16" if half else "FP32"]
+    if precision is not None:
+        m.options["precision"] = precision
+        tags.append(precision)
+    if tags:
+        m.label = f"{Path(path).name} [{' '.join(tags)}]"
+    _add_options(m, args)
+    return m
 
 
 def _add_options(model, args: argparse.Namespace) -> None:

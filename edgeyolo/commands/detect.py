@@ -7,6 +7,7 @@ import argparse
 import sys
 import time
 
+from edgeyolo.commands.common import add_precision_arg
 from edgeyolo.errors import EdgeYoloError
 
 
@@ -25,6 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-det", type=int, default=300, help="detections per image")
     p.add_argument("--classes", type=_class_list, help="only these class ids, e.g. 0,2")
     p.add_argument("--backend", default="auto", choices=["auto", "onnxruntime", "openvino", "torch"])
+    add_precision_arg(p)
     p.add_argument(
         "--device", default="cpu", help="cpu, cuda[:N], gpu, tensorrt (onnxruntime), NPU/AUTO (openvino)"
     )
@@ -104,6 +106,7 @@ def _load(args: argparse.Namespace, detector_cls):
             iou=args.iou,
             max_det=args.max_det,
             classes=args.classes,
+            precision=args.precision,
         )
     except FileNotFoundError as exc:
         raise EdgeYoloError(str(exc)) from exc
