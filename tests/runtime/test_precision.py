@@ -99,7 +99,10 @@ def test_openvino_bf16_is_what_runs_and_changes_the_numbers_a_little(files) -> N
         with load_backend(files["fp32"], "openvino", precision=asked) as b:
             assert b.details["precision"] == "bf16"
             got = b.infer(x)
-        rel = max(float(np.abs(g - r).max()) / max(1.0, float(np.abs(r).max())) for g, r in zip(got, ref))
+        rel = max(
+            float(np.abs(g - r).max()) / max(1.0, float(np.abs(r).max()))
+            for g, r in zip(got, ref, strict=True)
+        )
         assert 1e-5 < rel < 0.1  # bf16 arithmetic really ran (fp32 would agree to ~1e-6), and is close
 
 
