@@ -44,7 +44,7 @@ def _rows(results: Sequence[ModelResult]) -> tuple[list[str], list[list[str]]]:
         "e2e p90",
         "e2e p99",
         "FPS",
-        "ratio",
+        "speed-up e2e/inf",
         "size MB",
         "RSS+ MB",
     ]
@@ -68,7 +68,7 @@ def _rows(results: Sequence[ModelResult]) -> tuple[list[str], list[list[str]]]:
             _num(e2e.p90),
             _num(e2e.p99),
             _num(r.fps, ".1f"),
-            _num(r.ratio, ".2f") + "x",
+            f"{_num(r.speedup.get('end_to_end'))}x / {_num(r.speedup.get('inference'))}x",
             _num(r.file_mb, ".2f"),
             _num(r.rss_load_mb, ".0f"),
         ]
@@ -83,7 +83,7 @@ def _rows(results: Sequence[ModelResult]) -> tuple[list[str], list[list[str]]]:
 
 
 def format_table(results: Sequence[ModelResult], iters_note: str = "") -> str:
-    """A fixed-width table for the terminal: median ms per stage, tail latency, FPS, ratio to the first."""
+    """A fixed-width table for the terminal: median ms per stage, tail latency, FPS, speed-up."""
     head, rows = _rows(results)
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
     line = lambda cells: "  ".join(  # noqa: E731
@@ -91,7 +91,8 @@ def format_table(results: Sequence[ModelResult], iters_note: str = "") -> str:
     )
     out = [line(head), "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
     out.append(
-        "ms per call (median unless noted); ratio = median of per-round end-to-end ratios to the first row"
+        "ms per call (median unless noted); speed-up = median of per-round ratios (baseline time / this "
+        f"row's time), end to end and inference, baseline: {results[0].baseline if results else '-'}"
         + (f"; {iters_note}" if iters_note else "")
     )
     return "\n".join(out)
@@ -134,6 +135,7 @@ def write_csv(path: str | Path, results: Sequence[ModelResult]) -> None:
         "std",
         "fps",
         "ratio_to_first",
+        "speedup",
         "rss_load_mb",
         "file_mb",
         "map50_95",
@@ -161,6 +163,7 @@ def write_csv(path: str | Path, results: Sequence[ModelResult]) -> None:
                         **s,
                         "fps": r.fps,
                         "ratio_to_first": r.ratio,
+                        "speedup": r.speedup.get(stage),
                         "rss_load_mb": r.rss_load_mb,
                         "file_mb": r.file_mb,
                         "map50_95": (r.accuracy or {}).get("map50_95"),
@@ -209,7 +212,8 @@ def write_markdown(
         "",
         markdown_table(results),
         "",
-        "ms per call (median unless noted); ratio = median of per-round end-to-end ratios to the first row.",
+        "ms per call (median unless noted); speed-up = median of per-round ratios (baseline time / this "
+        f"row's time), end to end and inference; baseline: {results[0].baseline if results else '-'}.",
         "",
     ]
     Path(path).write_text("\n".join(lines))

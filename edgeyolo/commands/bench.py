@@ -50,6 +50,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     length = p.add_mutually_exclusive_group()
     length.add_argument("--iters", type=int, help="timed calls per model (default 200)")
     length.add_argument("--seconds", type=float, help="measure about this many seconds per model instead")
+    p.add_argument(
+        "--baseline",
+        help="the row speed-ups refer to: its number (1 = first) or a unique part of its name, e.g. "
+        "'onnxruntime' (default: the first row)",
+    )
     p.add_argument("--threads", type=int, help="CPU threads for inference (onnxruntime, OpenVINO, torch)")
     p.add_argument("--data", help="data.yaml: add mAP50-95 / mAP50 per model (via edgeyolo val)")
     p.add_argument("--split", default="val", choices=["train", "val", "test"], help="split for --data")
@@ -99,7 +104,10 @@ def run(args: argparse.Namespace) -> int:
 
             power = power_meter(args.power_seconds, args.power_interval)
         _set_torch_threads(models, args.threads)
-        results = run_benchmark(models, frames, options, args.imgsz, power=power, accuracy=accuracy)
+        baseline = pick_baseline(models, args.baseline)
+        results = run_benchmark(
+            models, frames, options, args.imgsz, power=power, accuracy=accuracy, baseline=baseline
+        )
     except BenchError as exc:
         raise EdgeYoloError(str(exc)) from exc
     from edgeyolo.bench.memory import gpu_memory_mb, peak_rss_mb
@@ -118,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         "seconds": options.seconds,
         "threads": args.threads,
         "precision": args.precision,
+        "baseline": results[0].baseline,
         "data": args.data,
         "frames": "dataset images" if args.data else "synthetic 1280x720",
         "command": "edgeyolo " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("edgeyolo") else None,
@@ -136,6 +145,25 @@ def run(args: argparse.Namespace) -> int:
 
         plot_results(args.plot, results)
     return 0
+
+
+def pick_baseline(models, baseline: str | None) -> int:
+    """The index of the --baseline row: a 1-based number, or the one model whose name contains the text."""
+    from edgeyolo.bench.harness import BenchError
+
+    if baseline is None:
+        return 0
+    if baseline.isdigit():
+        if not 1 <= int(baseline) <= len(models):
+            raise BenchError(f"--baseline {baseline}: give 1 to {len(models)}")
+        return int(baseline) - 1
+    found = [i for i, m in enumerate(models) if baseline.lower() == m.name.lower()]
+    found = found or [i for i, m in enumerate(models) if baseline.lower() in m.name.lower()]
+    if len(found) != 1:
+        names = ", ".join(m.name for m in models)
+        what = "no model" if not found else f"{len(found)} models"
+        raise BenchError(f"--baseline {baseline!r} matches {what}; the rows are: {names}")
+    return found[0]
 
 
 def check_device(device: str) -> None:
