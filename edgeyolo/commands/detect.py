@@ -86,9 +86,10 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - start
     if frames == 0:
         raise EdgeYoloError(f"no readable frames in {args.source!r}")
+    ran = " ".join(filter(None, (detector.backend.name, detector.backend.details.get("precision"))))
     print(
         f"{frames} frames, {n_dets} detections, {1e3 * elapsed / frames:.1f} ms/frame "
-        f"({frames / elapsed:.1f} FPS){f'; results in {out.directory}' if args.save else ''}",
+        f"({frames / elapsed:.1f} FPS, {ran}){f'; results in {out.directory}' if args.save else ''}",
         file=sys.stderr,
     )
     return 0
