@@ -57,6 +57,7 @@ def test_detect_refuses_a_precision_its_backend_cannot_run(
         main(["detect", "--model", ONNX, "--source", images, "--backend", "openvino", "--precision", "auto"])
         == 0
     )
+    assert f"openvino {NATIVE})" in capsys.readouterr().err
 
 
 def test_val_reports_the_precision_that_ran(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
