@@ -95,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             server.start(args.start_timeout, models=(args.name,))
             print(
-                f"serving {model} as '{args.name}' (Triton pid {server.pid}): HTTP {server.http_url}, "
+                f"serving {model} as '{args.name}' (encoded images) and '{args.name}_frames' (raw frames) "
+                f"(Triton pid {server.pid}): HTTP {server.http_url}, "
                 f"gRPC {server.grpc_url}, metrics http://{server.client_host}:{args.metrics_port}/metrics; "
                 "Ctrl-C to stop",
                 flush=True,
