@@ -247,12 +247,18 @@ def serve(r: ExportRequest, model_path: Path, log: Callable[[str], None]) -> Exp
         from edgeyolo.export import triton, triton_ensemble
 
         common = {"max_batch": r.max_batch, "instances": r.instances, "device": r.instance_kind}
+        common["max_queue_delay_us"] = r.max_queue_delay_us
         repo = r.repo or "triton-models"
         if r.ensemble:
             path = triton_ensemble.write_triton_ensemble(
-                model_path, repo, r.name or "edgeyolo", model_step=r.ensemble, overwrite=r.overwrite, **common
+                model_path, repo, r.name or "edgeyolo", model_step=r.ensemble, overwrite=r.overwrite,
+                dynamic_batching=r.dynamic_batching, max_image_pixels=r.max_image_pixels, conf=r.conf,
+                iou=r.iou, max_det=r.max_det, runtime_options=r.runtime_options, **common,
+            )  # fmt: skip
+            text = (
+                f"wrote Triton ensembles {path} (encoded images) and {path}_frames (raw frames), with "
+                f"{path.name}_preprocess, _preprocess_frames, _model, _postprocess"
             )
-            text = f"wrote Triton ensemble {path} (with {path.name}_preprocess, _model, _postprocess)"
         else:
             path = triton.write_triton_repository(model_path, repo, r.name, overwrite=r.overwrite, **common)
             text = f"wrote Triton model {path}"

@@ -64,6 +64,10 @@ class ExportRequest:
     instance_kind: str = "auto"
     overwrite: bool = False
     ensemble: str | None = None  # Triton: None, or "native" / "python" (images in, detections out)
+    dynamic_batching: bool = True  # Triton ensemble: every step that can batch
+    max_queue_delay_us: int = 100  # Triton: the dynamic batcher's queue delay
+    max_image_pixels: int = 40_000_000  # Triton ensemble: larger images and frames are refused
+    runtime_options: dict | None = None  # Triton ensemble, python model step: its runtime backend's options
 
     @property
     def precision(self) -> str:
@@ -89,6 +93,7 @@ class ExportRequest:
                     raise EdgeYoloError(f"{flag} applies to TensorRT engines only (--format trt)")
         if self.ensemble and fmt != "triton":
             raise EdgeYoloError("--ensemble is for --format triton")
+        self._refuse_unused_ensemble_options()
         if self.int8 and self.half:
             raise EdgeYoloError(
                 "choose one precision: --fp16 or --int8 (TensorRT INT8 engines use FP16 fallback anyway)"
@@ -137,6 +142,19 @@ class ExportRequest:
                 f"{', '.join(changed)} shape the ONNX export, but the source is already an exported ONNX "
                 "(its graph is used as it is); export from the checkpoint instead"
             )
+
+    def _refuse_unused_ensemble_options(self) -> None:
+        """The Triton serving options are errors where they would be ignored."""
+        defaults = ExportRequest()
+        ensemble = "a Triton ensemble (--format triton --ensemble)"
+        for name, applies, where in (
+            ("dynamic_batching", self.ensemble, ensemble),
+            ("max_image_pixels", self.ensemble, ensemble),
+            ("runtime_options", self.ensemble == "python", "the python model step (--ensemble python)"),
+            ("max_queue_delay_us", self.format == "triton", "--format triton"),
+        ):
+            if getattr(self, name) != getattr(defaults, name) and not applies:
+                raise EdgeYoloError(f"{name} applies to {where}")
 
     def _refuse_unused_int8_options(self) -> None:
         """An option the chosen path would ignore is an error, not a silent no-op."""

@@ -119,7 +119,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument(
         "--ensemble",
         choices=["native", "python"],
-        help="Triton: write an images-in, detections-out ensemble (model named --name, default edgeyolo) "
+        help="Triton: write images-in, detections-out ensembles (--name, default edgeyolo, takes encoded "
+        "images; <name>_frames takes raw uint8 BGR frames) "
         "whose model step runs on Triton's own backend (native) or edgeyolo.runtime in Python",
     )
 
