@@ -6,7 +6,7 @@ detect, one caller), then each server at 1, 4, 8 and 16 concurrent gRPC clients 
 Reports throughput (images/s), p50/p99 latency and failed requests, medians over the rounds, and the ratio
 of each server's throughput to in-process throughput. Clients run in this process on the same machine.
 
-    python benchmarks/bench_serve.py [--rounds 6] [--window 2] [--clients 1,4,8,16] [--json]
+    python benchmarks/bench_serve.py [--rounds 6] [--window 2] [--clients 1,4,8,16] [--frames] [--json]
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import tritonclient.grpc as grpcclient
 
 from edgeyolo.data.synth import synth_image
 from edgeyolo.defaults import shipped_weights
-from edgeyolo.export.triton_ensemble import write_triton_ensemble
+from edgeyolo.export import ExportRequest, export
 from edgeyolo.runtime import Detector
 from edgeyolo.serve.server import TritonServer, free_ports
 
@@ -42,18 +42,37 @@ def make_images(n: int, size: tuple[int, int] = (480, 640)) -> list[bytes]:
     return out
 
 
-def in_process(detector: Detector, images: list[bytes], window: float) -> dict:
-    """One caller: decode + detect, back to back, for `window` seconds."""
+def as_frame(image: bytes | np.ndarray) -> np.ndarray:
+    """A raw frame as it is; a JPEG decoded (in-process work that the server does for encoded images)."""
+    if isinstance(image, np.ndarray):
+        return image
+    return cv2.imdecode(np.frombuffer(image, np.uint8), cv2.IMREAD_COLOR)
+
+
+def request_input(image: bytes | np.ndarray) -> tuple[str, grpcclient.InferInput]:
+    """(model, input) of one request: a JPEG to `edgeyolo`, a raw BGR frame to `edgeyolo_frames`."""
+    if isinstance(image, np.ndarray):
+        inp = grpcclient.InferInput("FRAME", [1, *image.shape], "UINT8")
+        inp.set_data_from_numpy(image[None])
+        return "edgeyolo_frames", inp
+    data = np.frombuffer(image, np.uint8)[None]
+    inp = grpcclient.InferInput("IMAGE", list(data.shape), "UINT8")
+    inp.set_data_from_numpy(data)
+    return "edgeyolo", inp
+
+
+def in_process(detector: Detector, images: list, window: float) -> dict:
+    """One caller: decode (JPEGs) + detect, back to back, for `window` seconds."""
     lat, i, end = [], 0, time.perf_counter() + window
     while time.perf_counter() < end:
         t = time.perf_counter()
-        detector.detect(cv2.imdecode(np.frombuffer(images[i % len(images)], np.uint8), cv2.IMREAD_COLOR))
+        detector.detect(as_frame(images[i % len(images)]))
         lat.append(time.perf_counter() - t)
         i += 1
     return {"throughput": len(lat) / sum(lat), "p50_ms": _pct(lat, 50), "p99_ms": _pct(lat, 99), "failed": 0}
 
 
-def served(url: str, images: list[bytes], clients: int, window: float) -> dict:
+def served(url: str, images: list, clients: int, window: float) -> dict:
     """`clients` threads, each with its own gRPC client, sending one image per request for `window` s."""
     lat: list[float] = []
     failed = [0]
@@ -66,12 +85,10 @@ def served(url: str, images: list[bytes], clients: int, window: float) -> dict:
         mine, bad, i = [], 0, k
         start_gate.wait()
         while time.perf_counter() < stop_at[0]:
-            data = np.frombuffer(images[i % len(images)], np.uint8)[None]
-            inp = grpcclient.InferInput("IMAGE", list(data.shape), "UINT8")
-            inp.set_data_from_numpy(data)
+            model, inp = request_input(images[i % len(images)])
             t = time.perf_counter()
             try:
-                client.infer("edgeyolo", [inp], client_timeout=30.0)
+                client.infer(model, [inp], client_timeout=30.0)
                 mine.append(time.perf_counter() - t)
             except Exception:  # counted, reported: a load test must finish to say how many failed
                 bad += 1
@@ -113,6 +130,10 @@ def main() -> None:
         "--spinning", action="store_true", help="let onnxruntime's idle threads spin (both sides)"
     )
     parser.add_argument("--threads", type=int, help="onnxruntime threads of the served model step")
+    parser.add_argument("--instances", type=int, default=1, help="instances of each served step")
+    parser.add_argument(
+        "--frames", action="store_true", help="send raw BGR frames to edgeyolo_frames instead of JPEGs"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     concurrency = [int(c) for c in args.clients.split(",")]
@@ -124,22 +145,25 @@ def main() -> None:
              "--imgsz", str(args.imgsz), "--dynamic", "batch", "-o", str(onnx)],
             check=True, stdout=subprocess.DEVNULL,
         )  # fmt: skip
-        images = make_images(32)
+        images: list = make_images(32)
+        if args.frames:
+            images = [as_frame(b) for b in images]
         servers = {}
         for mode, batching in (("dynamic", True), ("no-batching", False)):
             repo = Path(tmp) / mode
-            write_triton_ensemble(
-                onnx, repo, model_step="python", dynamic_batching=batching, max_batch=16,
-                max_queue_delay_us=args.queue_delay_us,
+            request = ExportRequest(
+                format="triton", ensemble="python", repo=repo, dynamic_batching=batching, max_batch=16,
+                max_queue_delay_us=args.queue_delay_us, instances=args.instances,
                 runtime_options={"spinning": args.spinning, "threads": args.threads},
             )  # fmt: skip
+            export(onnx, request)
             http, grpc, metrics = free_ports(3)
             servers[mode] = TritonServer(repo, http_port=http, grpc_port=grpc, metrics_port=metrics)
         detector = Detector(onnx, spinning=args.spinning)  # the same onnxruntime settings as the server
         results: dict[str, list[dict]] = {}
         try:
             for server in servers.values():
-                server.start(120, models=("edgeyolo",))
+                server.start(120, models=("edgeyolo", "edgeyolo_frames"))
             for server in servers.values():  # warm up every instance
                 served(server.grpc_url, images, 4, 1.0)
             in_process(detector, images, 1.0)
@@ -165,9 +189,14 @@ def main() -> None:
     for row in summary.values():
         row["vs_in_process"] = row["throughput"] / base
     if args.json:
-        print(json.dumps({"imgsz": args.imgsz, "rounds": args.rounds, "window_s": args.window, **summary}))
+        head = {"imgsz": args.imgsz, "frames": args.frames, "instances": args.instances}
+        print(json.dumps({**head, "rounds": args.rounds, "window_s": args.window, **summary}))
         return
-    print(f"imgsz {args.imgsz}, 640x480 JPEG requests, {args.rounds} rounds x {args.window:.0f} s, medians")
+    kind = "raw BGR frame" if args.frames else "JPEG"
+    print(
+        f"imgsz {args.imgsz}, 640x480 {kind} requests, instances {args.instances}, "
+        f"{args.rounds} rounds x {args.window:.0f} s, medians"
+    )
     print(f"{'':22s} {'img/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'failed':>7s} {'x in-proc':>9s}")
     for key, row in summary.items():
         print(

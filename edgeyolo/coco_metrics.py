@@ -42,6 +42,7 @@ class ValResult:
     detections: int = 0
     skipped: int = 0
     times_ms: dict[str, dict[str, float]] = field(default_factory=dict)
+    precision: str | None = None  # what the backend computed in (e.g. fp32, bf16), as it reported
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (plain floats, None where a value is undefined)."""
@@ -54,6 +55,7 @@ class ValResult:
             "skipped": int(self.skipped),
             "per_class": [dict(row) for row in self.per_class],
             "times_ms": {k: dict(v) for k, v in self.times_ms.items()},
+            "precision": self.precision,
         }
 
     def format_table(self) -> str:
@@ -71,7 +73,8 @@ class ValResult:
         if not self.times_ms:
             return ""
         parts = [f"{t['median']:.1f} ms {stage} ({t['mean']:.1f} mean)" for stage, t in self.times_ms.items()]
-        return "Speed per image: " + ", ".join(parts)
+        ran = f" ({self.precision})" if self.precision else ""
+        return f"Speed per image{ran}: " + ", ".join(parts)
 
 
 def _row(name: str, images: int, instances: int, ap50: float | None, ap: float | None, width: int) -> str:

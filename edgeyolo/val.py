@@ -108,6 +108,7 @@ def evaluate(
             flush()
     result = coco_map(gts, dets, names, detector.max_det, verbose=verbose, shapes=shapes)
     result.skipped = skipped
+    result.precision = detector.backend.details.get("precision")
     result.times_ms = {
         s: {"median": statistics.median(v), "mean": statistics.fmean(v)} for s, v in times.items() if v
     }
@@ -123,6 +124,7 @@ def load_detector(
     backend: str = "auto",
     device: str = "cpu",
     trust: bool = False,
+    precision: str | None = None,
 ) -> Detector:
     """A `Detector` for validation. `imgsz` sets a `.pt` checkpoint's input size; an exported model's size
     is fixed by its metadata, and a different `imgsz` is an error."""
@@ -132,7 +134,14 @@ def load_detector(
         name = default_backend(path) if backend == "auto" else backend
         options = {"imgsz": size, "trust": trust} if name == "torch" else {}
         detector = Detector(
-            path, backend=backend, device=device, conf=conf, iou=iou, max_det=max_det, **options
+            path,
+            backend=backend,
+            device=device,
+            conf=conf,
+            iou=iou,
+            max_det=max_det,
+            precision=precision,
+            **options,
         )
     except FileNotFoundError as exc:
         raise ValError(str(exc)) from exc
@@ -170,12 +179,14 @@ def evaluate_model(
     progress: bool = True,
     verbose: bool = False,
     report: Report | None = None,
+    precision: str | None = None,
 ) -> ValResult:
-    """COCO mAP of a model file (.pt, .onnx, .xml) on one split of a YOLO dataset (data.yaml)."""
+    """COCO mAP of a model file (.pt, .onnx, .xml) on one split of a YOLO dataset (data.yaml).
+    `precision`: what the backend computes in (see `Detector`)."""
     require("pycocotools.cocoeval", "val", "`edgeyolo val`")
     spec = load_data_yaml(data_yaml)
     samples = load_split(spec, split, report)
-    with load_detector(model_path, imgsz, conf, iou, max_det, backend, device, trust) as detector:
+    with load_detector(model_path, imgsz, conf, iou, max_det, backend, device, trust, precision) as detector:
         if len(detector.names) != spec.nc:
             raise ValError(
                 f"{Path(model_path).name} has {len(detector.names)} classes but {data_yaml} has {spec.nc}: "

@@ -73,21 +73,29 @@ class Job:
 
     def check_int8(self, reference: Path, int8: Path) -> dict | None:
         """mAP verification when --data has a labelled val split; otherwise say it was not checked."""
+        return self.check_accuracy(reference, int8, "INT8", self.request.int8_max_drop, int8_failure)
+
+    def check_accuracy(
+        self, reference: Path, model: Path, label: str, max_drop: float, failure: Callable[[], Exception]
+    ) -> dict | None:
+        """mAP of `model` against the float `reference` on --data's val split (allowed drop `max_drop`
+        points); without a labelled val split, say that it was not checked."""
         from edgeyolo.data.formats import load_data_yaml
 
         r = self.request
         if not r.verify:
             return None
-        data = Path(r.data)
-        if data.suffix.lower() not in (".yaml", ".yml") or "val" not in load_data_yaml(data).splits:
-            self.log("INT8 accuracy not verified: --data has no labelled val split (give a data.yaml)")
+        data = Path(r.data) if r.data else None
+        labelled = data is not None and data.suffix.lower() in (".yaml", ".yml")
+        if not labelled or "val" not in load_data_yaml(data).splits:
+            self.log(f"{label} accuracy not verified: --data has no labelled val split (give a data.yaml)")
             return None
         from edgeyolo.export.verify import check_int8
 
-        result = check_int8(reference, int8, data, r.int8_max_drop)
+        result = check_int8(reference, model, data, max_drop, label=label)
         self.log(result.detail)
         if not result.ok:
-            raise int8_failure()
+            raise failure()
         return result.to_dict()
 
     def int8_options(self, symmetric: bool = False, layout: str | None = None):
@@ -163,11 +171,14 @@ def openvino(job: Job) -> ExportResult:
 
             reference = job.source.model if job.source.model is not None else fp32
             batch = r.batch if job.source.model is not None else source_batch(fp32)
-            result = verify_openvino(ir, reference, with_precision(contract, precision), batch)
+            weights = "fp16" if precision == "fp16" else "fp32"  # a bf16 IR keeps fp32 weights
+            result = verify_openvino(ir, reference, with_precision(contract, weights), batch)
             job.log(f"OpenVINO verification {'PASSED' if result.ok else 'FAILED'}: {result.detail}")
             record["verification"] = result.to_dict()
             if not result.ok:
                 raise FailedError(f"{output.name} does not match its reference; nothing was written")
+            if precision == "bf16":
+                record["bf16_verification"] = _check_bf16(job, fp32, ir)
         elif precision == "int8":
             record["verification"] = job.check_int8(fp32, ir)
         else:
@@ -240,12 +251,18 @@ def serve(r: ExportRequest, model_path: Path, log: Callable[[str], None]) -> Exp
         from edgeyolo.export import triton, triton_ensemble
 
         common = {"max_batch": r.max_batch, "instances": r.instances, "device": r.instance_kind}
+        common["max_queue_delay_us"] = r.max_queue_delay_us
         repo = r.repo or "triton-models"
         if r.ensemble:
             path = triton_ensemble.write_triton_ensemble(
-                model_path, repo, r.name or "edgeyolo", model_step=r.ensemble, overwrite=r.overwrite, **common
+                model_path, repo, r.name or "edgeyolo", model_step=r.ensemble, overwrite=r.overwrite,
+                dynamic_batching=r.dynamic_batching, max_image_pixels=r.max_image_pixels, conf=r.conf,
+                iou=r.iou, max_det=r.max_det, runtime_options=r.runtime_options, **common,
+            )  # fmt: skip
+            text = (
+                f"wrote Triton ensembles {path} (encoded images) and {path}_frames (raw frames), with "
+                f"{path.name}_preprocess, _preprocess_frames, _model, _postprocess"
             )
-            text = f"wrote Triton ensemble {path} (with {path.name}_preprocess, _model, _postprocess)"
         else:
             path = triton.write_triton_repository(model_path, repo, r.name, overwrite=r.overwrite, **common)
             text = f"wrote Triton model {path}"
@@ -269,6 +286,24 @@ def serve(r: ExportRequest, model_path: Path, log: Callable[[str], None]) -> Exp
 
 
 # -- shared steps --------------------------------------------------------------------------------------
+def _check_bf16(job: Job, fp32: Path, ir: Path) -> dict | None:
+    """A bf16 IR is checked by mAP as it will run (bf16 compute), where this CPU computes bf16 natively."""
+    from edgeyolo.runtime import load_backend
+
+    with load_backend(ir, "openvino", precision="auto") as probe:
+        if probe.details.get("precision") != "bf16":
+            job.log("BF16 accuracy not verified: this CPU has no native BF16 (the IR runs fp32 here)")
+            return None
+
+    def failure() -> FailedError:
+        return FailedError(
+            f"the IR loses more than {job.request.bf16_max_drop:g} mAP50-95 points in bf16; nothing was "
+            "written. Use the fp32 IR, or raise --bf16-max-drop"
+        )
+
+    return job.check_accuracy(fp32, ir, "BF16", job.request.bf16_max_drop, failure)
+
+
 def _verified(report) -> dict | None:
     if report.verified is None:
         return None

@@ -1,6 +1,8 @@
 """`export_openvino`: an OpenVINO IR directory (`model.xml` + `model.bin`) from a verified edgeyolo ONNX.
 
 - fp32: the graph as converted; fp16: weights compressed to FP16 (`save_model(compress_to_fp16=True)`);
+- bf16: fp32 weights, marked (contract precision "bf16") so the runtime computes it in bf16 where the CPU
+  has native BF16 (and in fp32, with a warning, where it does not);
 - int8: NNCF post-training quantization (preset MIXED: symmetric weights, asymmetric activations, fast bias
   correction) with the head's final convs and everything after them in an ignored scope, calibrated on
   the runtime's own preprocessing; or (`int8_source="qdq"`) the QDQ ONNX of `quantize_onnx` converted as is.
@@ -21,7 +23,7 @@ from edgeyolo.export.calibration import CalibrationSet
 from edgeyolo.export.graph_scopes import openvino_head_nodes
 from edgeyolo.runtime.contract import METADATA_KEY, Contract
 
-PRECISIONS = ("fp32", "fp16", "int8")
+PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 INT8_SOURCES = ("nncf", "qdq")
 
 

@@ -28,6 +28,7 @@ class ExportRequest:
     input: str = "float"  # float | uint8
     half: bool = False
     int8: bool = False
+    bf16: bool = False  # OpenVINO: an IR marked for bf16 execution, verified by mAP with --data
     max_det: int = 300
     conf: float = 0.25
     iou: float = 0.45
@@ -44,6 +45,7 @@ class ExportRequest:
     int8_target: str | None = None  # ONNX INT8 Q/DQ layout: onnxruntime (default) | openvino | tensorrt
     int8_exclude_se: bool = False
     int8_max_drop: float = 1.0  # mAP50-95 points
+    bf16_max_drop: float = 0.3  # mAP50-95 points
     cache_dir: str | Path | None = None
     # TensorRT
     workspace: float | None = None  # GB (default 4)
@@ -63,10 +65,14 @@ class ExportRequest:
     instance_kind: str = "auto"
     overwrite: bool = False
     ensemble: str | None = None  # Triton: None, or "native" / "python" (images in, detections out)
+    dynamic_batching: bool = True  # Triton ensemble: every step that can batch
+    max_queue_delay_us: int = 100  # Triton: the dynamic batcher's queue delay
+    max_image_pixels: int = 40_000_000  # Triton ensemble: larger images and frames are refused
+    runtime_options: dict | None = None  # Triton ensemble, python model step: its runtime backend's options
 
     @property
     def precision(self) -> str:
-        return "int8" if self.int8 else "fp16" if self.half else "fp32"
+        return "int8" if self.int8 else "fp16" if self.half else "bf16" if self.bf16 else "fp32"
 
     def check(self, from_artifact: bool = False) -> None:
         """Refuse impossible combinations before any work is done (raises `EdgeYoloError`)."""
@@ -88,9 +94,20 @@ class ExportRequest:
                     raise EdgeYoloError(f"{flag} applies to TensorRT engines only (--format trt)")
         if self.ensemble and fmt != "triton":
             raise EdgeYoloError("--ensemble is for --format triton")
+        self._refuse_unused_ensemble_options()
         if self.int8 and self.half:
             raise EdgeYoloError(
                 "choose one precision: --fp16 or --int8 (TensorRT INT8 engines use FP16 fallback anyway)"
+            )
+        if self.bf16 and (self.int8 or self.half):
+            raise EdgeYoloError(
+                "choose one precision: --bf16, --fp16 or --int8 (an INT8 IR runs its float parts in bf16 "
+                "with --precision bf16 or auto at run time)"
+            )
+        if self.bf16 and fmt != "openvino":
+            raise EdgeYoloError(
+                "--bf16 marks an OpenVINO IR for bf16 execution (--format openvino); any float model runs "
+                "in bf16 on OpenVINO with `--backend openvino --precision bf16`"
             )
         if self.int8 and fmt in SERVING_FORMATS:
             raise EdgeYoloError(
@@ -100,8 +117,11 @@ class ExportRequest:
         if from_artifact:
             self._check_artifact_source()
         self._refuse_unused_int8_options()
-        if not self.int8 and self.data:
-            raise EdgeYoloError("--data is for INT8 calibration: add --int8, or leave --data out")
+        if not (self.int8 or self.bf16) and self.data:
+            raise EdgeYoloError(
+                "--data is for INT8 calibration and the mAP check of --int8 / --bf16: add one, or leave "
+                "--data out"
+            )
 
     def _check_artifact_source(self) -> None:
         """An exported model as the source fixes its own graph: graph options would be ignored."""
@@ -123,6 +143,19 @@ class ExportRequest:
                 f"{', '.join(changed)} shape the ONNX export, but the source is already an exported ONNX "
                 "(its graph is used as it is); export from the checkpoint instead"
             )
+
+    def _refuse_unused_ensemble_options(self) -> None:
+        """The Triton serving options are errors where they would be ignored."""
+        defaults = ExportRequest()
+        ensemble = "a Triton ensemble (--format triton --ensemble)"
+        for name, applies, where in (
+            ("dynamic_batching", self.ensemble, ensemble),
+            ("max_image_pixels", self.ensemble, ensemble),
+            ("runtime_options", self.ensemble == "python", "the python model step (--ensemble python)"),
+            ("max_queue_delay_us", self.format == "triton", "--format triton"),
+        ):
+            if getattr(self, name) != getattr(defaults, name) and not applies:
+                raise EdgeYoloError(f"{name} applies to {where}")
 
     def _refuse_unused_int8_options(self) -> None:
         """An option the chosen path would ignore is an error, not a silent no-op."""

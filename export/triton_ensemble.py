@@ -1,18 +1,31 @@
-"""A Triton ensemble that takes encoded images and returns detections: what a client without edgeyolo calls.
+"""A Triton ensemble that takes images and returns detections: what a client without edgeyolo calls.
 
-``write_triton_ensemble`` lays out four models in one repository::
+``write_triton_ensemble`` lays out six models in one repository::
 
-    <name>/             platform ensemble: IMAGE → DETECTIONS, NUM_DETECTIONS (the client contract)
-    <name>_preprocess/  Python backend: decode JPEG/PNG, refuse oversize, the runtime's letterbox
-    <name>_model/       the exported model: Triton's onnxruntime / TensorRT / OpenVINO backend (`native`),
-                        or a Python-backend model running the same file with `edgeyolo.runtime` (`python`)
-    <name>_postprocess/ Python backend: the runtime's decode, NMS and scale-back to original pixels
+    <name>/                   platform ensemble: IMAGE (encoded JPEG/PNG) → DETECTIONS, NUM_DETECTIONS
+    <name>_frames/            platform ensemble: FRAME (raw uint8 BGR frames) → DETECTIONS, NUM_DETECTIONS
+    <name>_preprocess/        Python backend: decode JPEG/PNG, refuse oversize, the runtime's letterbox
+    <name>_preprocess_frames/ Python backend: check raw frames, the runtime's letterbox
+    <name>_model/             the exported model: Triton's onnxruntime / TensorRT / OpenVINO backend
+                              (`native`), or a Python-backend model running the same file with
+                              `edgeyolo.runtime` (`python`)
+    <name>_postprocess/       Python backend: the runtime's decode, NMS and scale-back to original pixels
 
-Client contract: input ``IMAGE`` TYPE_UINT8 dims [-1] (the bytes of one encoded JPEG/PNG per batch item);
-outputs ``DETECTIONS`` TYPE_FP32 [-1, 6] (x1, y1, x2, y2, score, class in original pixels) and
-``NUM_DETECTIONS`` TYPE_INT32 [1]; optional request parameters ``conf`` and ``iou``. Class names are the
-ensemble's ``names`` parameter. The Python models' ``model.py`` imports `edgeyolo.serve.triton_models`,
-so the Python environment Triton's stub runs in needs ``pip install edgeyolo``.
+Both ensembles share the model and postprocess steps, so the dynamic batcher merges their requests.
+
+Client contract (batching models: the first dimension of every tensor is the batch):
+
+- ``<name>``: input ``IMAGE`` TYPE_UINT8 dims [-1] (the bytes of one encoded JPEG/PNG per batch item;
+  a batch of several images is zero-padded to the longest).
+- ``<name>_frames``: input ``FRAME`` TYPE_UINT8 dims [-1, -1, 3] (one raw frame per batch item, H x W x 3,
+  BGR channel order as OpenCV reads it, like the runtime's `Detector`; the frames of one request share one
+  size, frames of different sizes go in separate requests, which the server still batches together).
+- Outputs of both: ``DETECTIONS`` TYPE_FP32 [-1, 6] (x1, y1, x2, y2, score, class in the original image's
+  pixels, zero-padded to the request's largest count) and ``NUM_DETECTIONS`` TYPE_INT32 [1]; optional
+  request parameters ``conf`` and ``iou``. Class names are the ensembles' ``names`` parameter.
+
+The Python models' ``model.py`` imports `edgeyolo.serve.triton_models`, so the Python environment Triton's
+stub runs in needs ``pip install edgeyolo``.
 """
 
 from __future__ import annotations
@@ -36,6 +49,9 @@ from edgeyolo.export.triton import (
 from edgeyolo.runtime.contract import METADATA_KEY
 
 MODEL_STEPS = ("native", "python")
+ROLES = ("preprocess", "preprocess_frames", "model", "postprocess")
+IMAGE_INPUT = TensorSpec("IMAGE", "uint8", (None, None))
+FRAME_INPUT = TensorSpec("FRAME", "uint8", (None, None, None, 3))
 CLIENT_OUTPUTS = (
     TensorSpec("DETECTIONS", "float32", (None, None, 6)),
     TensorSpec("NUM_DETECTIONS", "int32", (None, 1)),
@@ -67,7 +83,8 @@ def write_triton_ensemble(
     runtime_options: dict | None = None,
     overwrite: bool = False,
 ) -> Path:
-    """Write the ensemble `<repo>/<name>` and its three steps; return the ensemble's directory.
+    """Write the ensembles `<repo>/<name>` (encoded images) and `<repo>/<name>_frames` (raw frames) and
+    their steps; return the `<name>` ensemble's directory.
 
     `model_step` "native" gives the model to Triton's own backend for its kind (needs a dynamic-batch
     export); "python" runs it with `edgeyolo.runtime` inside the Python backend (any batch).
@@ -97,14 +114,13 @@ def write_triton_ensemble(
             "for the ensemble (export with --dynamic batch), or use the python model step"
         )
     repo = Path(repo)
-    steps = {role: f"{name}_{role}" for role in ("preprocess", "model", "postprocess")}
-    targets = [repo / n for n in (*steps.values(), name)]
+    steps = {role: f"{name}_{role}" for role in ROLES}
+    targets = [repo / n for n in (*steps.values(), name, f"{name}_frames")]
     existing = [str(t) for t in targets if t.exists()]
     if existing and not overwrite:
         raise TritonError(f"{', '.join(existing)} exist(s); pass overwrite=True (--overwrite) to replace")
 
     model_in = info.inputs[0]
-    image_spec = TensorSpec("IMAGE", "uint8", (None, None))
     geometry = TensorSpec("LETTERBOX", "float64", (None, 7))
     batching = _batching(dynamic_batching, max_queue_delay_us)
     contract = {METADATA_KEY: info.contract.to_json()}
@@ -113,10 +129,20 @@ def write_triton_ensemble(
     batched_in = TensorSpec(model_in.name, model_in.dtype, (None, *model_in.shape[1:]))
     batched_out = tuple(TensorSpec(t.name, t.dtype, (None, *t.shape[1:])) for t in info.outputs)
 
+    pre_params = {**contract, "input_name": model_in.name, "input_dtype": model_in.dtype,
+                  "max_image_pixels": str(max_image_pixels)}  # fmt: skip
     pre = _python_config(
-        steps["preprocess"], max_batch, (image_spec,), (batched_in, geometry), batching, instances,
-        {**contract, "input_name": model_in.name, "input_dtype": model_in.dtype,
-         "max_image_pixels": str(max_image_pixels)},
+        steps["preprocess"],
+        max_batch,
+        (IMAGE_INPUT,),
+        (batched_in, geometry),
+        batching,
+        instances,
+        pre_params,
+    )
+    pre_frames = _python_config(
+        steps["preprocess_frames"], max_batch, (FRAME_INPUT,), (batched_in, geometry), batching, instances,
+        pre_params,
     )  # fmt: skip
     post = _python_config(
         steps["postprocess"], max_batch, (*batched_out, geometry),
@@ -126,6 +152,11 @@ def write_triton_ensemble(
     )  # fmt: skip
     _write_model(
         repo / steps["preprocess"], pre, _MODEL_PY.format(role="preprocess", name=name, cls="Preprocess")
+    )
+    _write_model(
+        repo / steps["preprocess_frames"],
+        pre_frames,
+        _MODEL_PY.format(role="frames preprocess", name=f"{name}_frames", cls="PreprocessFrames"),
     )
     if model_step == "python":
         files = tuple(zip(info.files, LAYOUT[info.kind][2], strict=True))
@@ -143,7 +174,10 @@ def write_triton_ensemble(
     _write_model(
         repo / steps["postprocess"], post, _MODEL_PY.format(role="postprocess", name=name, cls="Postprocess")
     )
-    _write_model(repo / name, _ensemble_config(name, steps, info, max_batch, {**contract, **names}), None)
+    params = {**contract, **names}
+    _write_model(repo / name, _ensemble_config(name, IMAGE_INPUT, steps, info, max_batch, params), None)
+    frames = _ensemble_config(f"{name}_frames", FRAME_INPUT, steps, info, max_batch, params)
+    _write_model(repo / f"{name}_frames", frames, None)
     return repo / name
 
 
@@ -178,21 +212,28 @@ def _python_config(
 
 
 def _ensemble_config(
-    name: str, steps: dict[str, str], info: ModelInfo, max_batch: int, params: dict[str, str]
+    name: str,
+    client_input: TensorSpec,
+    steps: dict[str, str],
+    info: ModelInfo,
+    max_batch: int,
+    params: dict[str, str],
 ) -> str:
+    """An ensemble taking `client_input` (IMAGE: encoded images, FRAME: raw frames) to the client outputs."""
     model_in = info.inputs[0].name
+    pre = steps["preprocess"] if client_input.name == IMAGE_INPUT.name else steps["preprocess_frames"]
     lines = [
         f"name: {quote(name)}",
         'platform: "ensemble"',
         f"max_batch_size: {max_batch}",
-        *tensor_lines("input", (TensorSpec("IMAGE", "uint8", (None, None)),), True),
+        *tensor_lines("input", (client_input,), True),
         *tensor_lines("output", CLIENT_OUTPUTS, True),
         "ensemble_scheduling {",
         "  step [",
     ]
     outputs = [t.name for t in info.outputs]
     plan = [
-        (steps["preprocess"], {"IMAGE": "IMAGE"}, {model_in: "_input", "LETTERBOX": "_letterbox"}),
+        (pre, {client_input.name: client_input.name}, {model_in: "_input", "LETTERBOX": "_letterbox"}),
         (steps["model"], {model_in: "_input"}, {o: f"_out_{o}" for o in outputs}),
         (
             steps["postprocess"],

@@ -8,6 +8,7 @@ from edgeyolo.runtime.detections import Detections
 from edgeyolo.runtime.detector import Detector, StageTimes
 from edgeyolo.runtime.letterbox import LetterboxInfo, letterbox
 from edgeyolo.runtime.nms import nms
+from edgeyolo.runtime.precision import PrecisionError
 from edgeyolo.runtime.sources import Frame, Source, open_source
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "Frame",
     "LetterboxInfo",
     "MissingBackendError",
+    "PrecisionError",
     "Source",
     "StageTimes",
     "decode_decoded",

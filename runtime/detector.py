@@ -21,6 +21,7 @@ from edgeyolo.runtime.decode import Candidates, decode_decoded, decode_raw
 from edgeyolo.runtime.detections import Detections
 from edgeyolo.runtime.letterbox import LetterboxInfo, letterbox
 from edgeyolo.runtime.nms import nms
+from edgeyolo.runtime.precision import PrecisionError
 
 
 @dataclass
@@ -76,14 +77,23 @@ class Detector:
         max_det: int = 300,
         classes: Sequence[int] | None = None,
         multi_label: bool = False,
+        precision: str | None = None,
         **backend_options,
     ) -> None:
+        """`precision`: what the backend computes the model's float parts in: None (exact: fp32, or what
+        the model was exported for), "fp32", "bf16", "fp16" or "auto" (the fastest this hardware runs
+        natively); refused where the backend or hardware cannot run it. `backend.details["precision"]`
+        says what ran."""
         if not 0.0 <= conf <= 1.0:
             raise ValueError(f"conf must be in [0, 1], got {conf}")
         if not 0.0 <= iou <= 1.0:
             raise ValueError(f"iou must be in [0, 1], got {iou}")
         if not isinstance(max_det, int) or max_det < 1:
             raise ValueError(f"max_det must be a positive integer, got {max_det!r}")
+        if precision is not None:
+            if isinstance(model, Backend):
+                raise PrecisionError("precision is chosen when a backend is loaded: pass it to load_backend")
+            backend_options["precision"] = precision
         self.backend = (
             model if isinstance(model, Backend) else load_backend(model, backend, device, **backend_options)
         )

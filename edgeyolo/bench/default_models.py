@@ -27,7 +27,7 @@ from edgeyolo.runtime.contract import sha256_file
 # Names the INT8 calibration set, so cached INT8 artifacts are redone when it changes.
 CALIBRATION_ID = f"shapes-seed{SHIPPED_TRAINING_SEED}-{SHIPPED_TRAINING_IMGSZ}-val100"
 
-__all__ = ["FORMATS", "BenchContext", "cache_dir", "default_models", "importable"]
+__all__ = ["FORMATS", "BenchContext", "cache_dir", "default_models", "importable", "native_bf16"]
 
 
 def importable(module: str) -> bool:
@@ -173,12 +173,13 @@ def _calibration(ctx: BenchContext) -> Path:
 
 
 def _verified_export(ctx: BenchContext, **request) -> Callable[[Path, Path], None]:
-    """An export through `edgeyolo.export.export` (so every artifact the bench times was verified); a
-    failed verification leaves the format out with a note instead of timing an unverified file."""
+    """An export through `edgeyolo.export.export` (so every artifact the bench times was verified; INT8 and
+    BF16 by mAP on the calibration set's val split); a failed verification leaves the format out with a
+    note instead of timing an unverified file."""
     from edgeyolo.export import ExportRequest, export
 
     def make(src: Path, dst: Path) -> None:
-        data = _calibration(ctx) if request.get("int8") else None
+        data = _calibration(ctx) if request.get("int8") or request.get("bf16") else None
         export(src, ExportRequest(output=dst, data=data, **request))
 
     return make
@@ -222,19 +223,38 @@ def _onnx_int8(ctx: BenchContext) -> BenchModel | None:
     return None if path is None else BenchModel(path, "onnxruntime", "cpu", {}, "ONNX INT8 (onnxruntime)")
 
 
-def _openvino_ir(precision: str) -> Maker:
+def native_bf16() -> bool:
+    """Whether OpenVINO computes bf16 natively on this CPU (AVX-512 BF16 or AMX)."""
+    import openvino as ov
+
+    return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+
+
+def _openvino_ir(weights: str, compute: str = "fp32") -> Maker:
+    """An IR with `weights` (fp32, fp16, int8, or bf16: fp32 weights marked for bf16) run with its float
+    parts computed in `compute`; bf16 rows only where the CPU has native BF16."""
+
     def make(ctx: BenchContext) -> BenchModel | None:
-        if ctx.gpu or not importable("openvino") or (precision == "int8" and not _can_quantize(ctx)):
+        if ctx.gpu or not importable("openvino") or (weights == "int8" and not _can_quantize(ctx)):
             return None
-        export = _verified_export(ctx, format="openvino", half=precision == "fp16", int8=precision == "int8")
-        tag = f"{CALIBRATION_ID}-openvino-int8" if precision == "int8" else f"openvino-{precision}-verified"
+        if compute == "bf16" and not native_bf16():
+            note = "BF16 rows: this CPU has no native BF16 (AVX-512 BF16 or AMX), so they are left out"
+            if note not in ctx.notes:
+                ctx.notes.append(note)
+            return None
+        export = _verified_export(
+            ctx, format="openvino", half=weights == "fp16", int8=weights == "int8", bf16=weights == "bf16"
+        )
+        verified_by_map = weights in ("int8", "bf16")
+        tag = f"{CALIBRATION_ID}-openvino-{weights}" if verified_by_map else f"openvino-{weights}-verified"
         path = _exported(ctx, tag, export)
         if path is None:
             return None
         # What the CPU computes in is stated, never left to OpenVINO's default (bf16 on CPUs that have it).
-        hint = {"fp32": "f32", "fp16": "f32", "int8": "f32"}[precision]
-        label = f"OpenVINO IR {precision.upper()}"
-        return BenchModel(path, "openvino", "cpu", {"precision": hint}, label)
+        label = "OpenVINO IR " + ("BF16" if weights == "bf16" else weights.upper())
+        if compute == "bf16" and weights != "bf16":
+            label += "+BF16"
+        return BenchModel(path, "openvino", "cpu", {"precision": compute}, label)
 
     return make
 
@@ -249,6 +269,8 @@ FORMATS: list[tuple[str, Maker]] = [
     ("openvino-fp32", _openvino_ir("fp32")),
     ("openvino-fp16", _openvino_ir("fp16")),
     ("openvino-int8", _openvino_ir("int8")),
+    ("openvino-bf16", _openvino_ir("bf16", compute="bf16")),
+    ("openvino-int8-bf16", _openvino_ir("int8", compute="bf16")),
 ]
 
 

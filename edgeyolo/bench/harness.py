@@ -102,6 +102,8 @@ class ModelResult:
     stages: dict[str, Summary] = field(default_factory=dict)
     fps: float = float("nan")
     ratio: float | None = None  # median per-round end-to-end ratio to the first model
+    speedup: dict[str, float] = field(default_factory=dict)  # stage -> median per-round baseline/this
+    baseline: str | None = None  # the row speed-ups refer to
     load_s: float = float("nan")
     rss_load_mb: float | None = None  # resident memory the model added when loaded
     file_mb: float | None = None  # size on disk (an IR directory: all its files)
@@ -122,11 +124,14 @@ class ModelResult:
             "device": self.device,
             "details": dict(self.details),
             "precision": self.precision,
+            "compute_precision": self.details.get("precision"),  # what the float parts ran in
             "imgsz": list(self.imgsz),
             "batch": self.batch,
             "stages_ms": {k: s.to_dict() for k, s in self.stages.items()},
             "fps": self.fps,
             "ratio_to_first": self.ratio,
+            "baseline": self.baseline,
+            "speedup_vs_baseline": dict(self.speedup),
             "load_s": self.load_s,
             "rss_load_mb": self.rss_load_mb,
             "file_mb": self.file_mb,
@@ -208,12 +213,16 @@ def run_benchmark(
     imgsz: tuple[int, int] | None = None,
     power: Callable[[StagedRunner], dict[str, Any]] | None = None,
     accuracy: Callable[[BenchModel], dict[str, Any]] | None = None,
+    baseline: int = 0,
 ) -> list[ModelResult]:
     """Measure `models` interleaved on `frames`; optionally measure power per model (`power`, each model
-    alone, after the timing) and accuracy (`accuracy`, after everything else)."""
+    alone, after the timing) and accuracy (`accuracy`, after everything else). Speed-ups (end to end and
+    inference) are medians of per-round ratios to `models[baseline]`."""
     options.validate()
     if not models:
         raise BenchError("no models to benchmark")
+    if not 0 <= baseline < len(models):
+        raise BenchError(f"--baseline {baseline + 1}: there are {len(models)} models")
     loaded = load_models(models, imgsz)
     try:
         runners = [StagedRunner(det, frames, options.batch) for _, det, _, _ in loaded]
@@ -240,6 +249,12 @@ def run_benchmark(
         base = results[0].samples_ms["end_to_end"]
         for r in results:
             r.ratio = paired_ratio(r.samples_ms["end_to_end"], base)
+            reference = results[baseline]
+            r.baseline = reference.name
+            r.speedup = {
+                stage: paired_ratio(reference.samples_ms[stage], r.samples_ms[stage])
+                for stage in ("end_to_end", "inference")
+            }
         if power is not None:
             for runner, r in zip(runners, results, strict=True):
                 r.power = power(runner)

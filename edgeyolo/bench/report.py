@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,15 +18,11 @@ SCHEMA = "edgeyolo.bench/1"
 
 
 def _runs_on(r: ModelResult) -> str:
+    """Where and in what precision the model's float parts ran, as the backend reported it."""
     d = r.details
-    if "inference_precision" in d:  # OpenVINO: what it actually computed in
-        precision = re.sub(r"<Type: '(\w+)'>", r"\1", d["inference_precision"])
-        return f"{d.get('device', '')} {precision}".strip()
-    if "providers" in d:
-        return d["providers"].split(",")[0].replace("ExecutionProvider", "")
-    if "dtype" in d:
-        return f"{d.get('device', '')} {d['dtype']}".strip()
-    return r.device
+    where = d["providers"].split(",")[0].replace("ExecutionProvider", "") if "providers" in d else None
+    where = where or d.get("device") or r.device
+    return f"{where} {d.get('precision', '')}".strip()
 
 
 def _num(x: float | None, fmt: str = ".2f") -> str:
@@ -49,7 +44,7 @@ def _rows(results: Sequence[ModelResult]) -> tuple[list[str], list[list[str]]]:
         "e2e p90",
         "e2e p99",
         "FPS",
-        "ratio",
+        "speed-up e2e/inf",
         "size MB",
         "RSS+ MB",
     ]
@@ -73,7 +68,7 @@ def _rows(results: Sequence[ModelResult]) -> tuple[list[str], list[list[str]]]:
             _num(e2e.p90),
             _num(e2e.p99),
             _num(r.fps, ".1f"),
-            _num(r.ratio, ".2f") + "x",
+            f"{_num(r.speedup.get('end_to_end'))}x / {_num(r.speedup.get('inference'))}x",
             _num(r.file_mb, ".2f"),
             _num(r.rss_load_mb, ".0f"),
         ]
@@ -88,7 +83,7 @@ def _rows(results: Sequence[ModelResult]) -> tuple[list[str], list[list[str]]]:
 
 
 def format_table(results: Sequence[ModelResult], iters_note: str = "") -> str:
-    """A fixed-width table for the terminal: median ms per stage, tail latency, FPS, ratio to the first."""
+    """A fixed-width table for the terminal: median ms per stage, tail latency, FPS, speed-up."""
     head, rows = _rows(results)
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
     line = lambda cells: "  ".join(  # noqa: E731
@@ -96,7 +91,8 @@ def format_table(results: Sequence[ModelResult], iters_note: str = "") -> str:
     )
     out = [line(head), "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
     out.append(
-        "ms per call (median unless noted); ratio = median of per-round end-to-end ratios to the first row"
+        "ms per call (median unless noted); speed-up = median of per-round ratios (baseline time / this "
+        f"row's time), end to end and inference, baseline: {results[0].baseline if results else '-'}"
         + (f"; {iters_note}" if iters_note else "")
     )
     return "\n".join(out)
@@ -139,6 +135,7 @@ def write_csv(path: str | Path, results: Sequence[ModelResult]) -> None:
         "std",
         "fps",
         "ratio_to_first",
+        "speedup",
         "rss_load_mb",
         "file_mb",
         "map50_95",
@@ -166,6 +163,7 @@ def write_csv(path: str | Path, results: Sequence[ModelResult]) -> None:
                         **s,
                         "fps": r.fps,
                         "ratio_to_first": r.ratio,
+                        "speedup": r.speedup.get(stage),
                         "rss_load_mb": r.rss_load_mb,
                         "file_mb": r.file_mb,
                         "map50_95": (r.accuracy or {}).get("map50_95"),
@@ -214,7 +212,8 @@ def write_markdown(
         "",
         markdown_table(results),
         "",
-        "ms per call (median unless noted); ratio = median of per-round end-to-end ratios to the first row.",
+        "ms per call (median unless noted); speed-up = median of per-round ratios (baseline time / this "
+        f"row's time), end to end and inference; baseline: {results[0].baseline if results else '-'}.",
         "",
     ]
     Path(path).write_text("\n".join(lines))

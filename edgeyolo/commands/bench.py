@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from edgeyolo.commands.common import add_trust_arg, parse_imgsz
+from edgeyolo.commands.common import add_precision_arg, add_trust_arg, parse_imgsz
 
 BACKENDS = ("auto", "onnxruntime", "openvino", "tensorrt", "torch")
 
@@ -42,6 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         choices=BACKENDS,
         help="backend(s); several measure each model on each (auto: by file type)",
     )
+    add_precision_arg(p, many=True)
     p.add_argument("--imgsz", type=parse_imgsz, help="input size (int or h,w): a .pt runs at it, "
                    "default models are exported at it; an exported model must match it")  # fmt: skip
     p.add_argument("--batch", type=int, default=1, help="images per call (FPS counts images)")
@@ -49,6 +50,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     length = p.add_mutually_exclusive_group()
     length.add_argument("--iters", type=int, help="timed calls per model (default 200)")
     length.add_argument("--seconds", type=float, help="measure about this many seconds per model instead")
+    p.add_argument(
+        "--baseline",
+        help="the row speed-ups refer to: its number (1 = first) or a unique part of its name, e.g. "
+        "'onnxruntime' (default: the first row)",
+    )
     p.add_argument("--threads", type=int, help="CPU threads for inference (onnxruntime, OpenVINO, torch)")
     p.add_argument("--data", help="data.yaml: add mAP50-95 / mAP50 per model (via edgeyolo val)")
     p.add_argument("--split", default="val", choices=["train", "val", "test"], help="split for --data")
@@ -98,7 +104,10 @@ def run(args: argparse.Namespace) -> int:
 
             power = power_meter(args.power_seconds, args.power_interval)
         _set_torch_threads(models, args.threads)
-        results = run_benchmark(models, frames, options, args.imgsz, power=power, accuracy=accuracy)
+        baseline = pick_baseline(models, args.baseline)
+        results = run_benchmark(
+            models, frames, options, args.imgsz, power=power, accuracy=accuracy, baseline=baseline
+        )
     except BenchError as exc:
         raise EdgeYoloError(str(exc)) from exc
     from edgeyolo.bench.memory import gpu_memory_mb, peak_rss_mb
@@ -116,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
         "iters": options.iters,
         "seconds": options.seconds,
         "threads": args.threads,
+        "precision": args.precision,
+        "baseline": results[0].baseline,
         "data": args.data,
         "frames": "dataset images" if args.data else "synthetic 1280x720",
         "command": "edgeyolo " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("edgeyolo") else None,
@@ -134,6 +145,25 @@ def run(args: argparse.Namespace) -> int:
 
         plot_results(args.plot, results)
     return 0
+
+
+def pick_baseline(models, baseline: str | None) -> int:
+    """The index of the --baseline row: a 1-based number, or the one model whose name contains the text."""
+    from edgeyolo.bench.harness import BenchError
+
+    if baseline is None:
+        return 0
+    if baseline.isdigit():
+        if not 1 <= int(baseline) <= len(models):
+            raise BenchError(f"--baseline {baseline}: give 1 to {len(models)}")
+        return int(baseline) - 1
+    found = [i for i, m in enumerate(models) if baseline.lower() == m.name.lower()]
+    found = found or [i for i, m in enumerate(models) if baseline.lower() in m.name.lower()]
+    if len(found) != 1:
+        names = ", ".join(m.name for m in models)
+        what = "no model" if not found else f"{len(found)} models"
+        raise BenchError(f"--baseline {baseline!r} matches {what}; the rows are: {names}")
+    return found[0]
 
 
 def check_device(device: str) -> None:
@@ -194,12 +224,15 @@ def resolve_models(args: argparse.Namespace):
     """The `BenchModel`s to measure (explicit --model × --backend, or the defaults) and notes on what was
     left out."""
     from edgeyolo.bench.default_models import BenchContext, default_models
-    from edgeyolo.bench.harness import BenchError, BenchModel
+    from edgeyolo.bench.harness import BenchError
     from edgeyolo.runtime.backends import default_backend
 
     if not args.model:
-        if args.backend != ["auto"]:
-            raise BenchError("--backend needs --model; the default models pick their own backends")
+        if args.backend != ["auto"] or args.precision:
+            raise BenchError(
+                "--backend and --precision need --model; the default models pick their own backends and "
+                "precisions (every precision this machine runs natively)"
+            )
         ctx = BenchContext(args.device, args.imgsz)
         models = default_models(ctx)
         for m in models:
@@ -213,17 +246,32 @@ def resolve_models(args: argparse.Namespace):
             raise BenchError(f"model {path} does not exist")
         for backend in args.backend:
             name = default_backend(path) if backend == "auto" else backend
+            if args.precision:
+                models += [_model(path, backend, name, args, precision=p) for p in args.precision]
+                continue
             variants = [False, True] if name == "torch" and args.device != "cpu" else [False]
-            for half in variants:
-                m = BenchModel(Path(path), backend, _device_for(name, args.device))
-                if name == "torch":
-                    m.options.update(half=half, trust=args.trust_checkpoint)
-                    m.label = f"{Path(path).name} [torch {'FP16' if half else 'FP32'}]"
-                elif len(args.backend) > 1:
-                    m.label = f"{Path(path).name} [{name}]"
-                _add_options(m, args)
-                models.append(m)
+            models += [_model(path, backend, name, args, half=half) for half in variants]
     return models, []
+
+
+def _model(path: str, backend: str, name: str, args: argparse.Namespace, half: bool = False, precision=None):
+    """One --model × --backend (× --precision) entry, labelled so the rows can be told apart."""
+    from edgeyolo.bench.harness import BenchModel
+
+    m = BenchModel(Path(path), backend, _device_for(name, args.device))
+    tags = [name] if len(args.backend) > 1 else []
+    if name == "torch":
+        m.options["trust"] = args.trust_checkpoint
+        if precision is None:
+            m.options["half"] = half
+            tags = ["torch", "FP16" if half else "FP32"]
+    if precision is not None:
+        m.options["precision"] = precision
+        tags.append(precision)
+    if tags:
+        m.label = f"{Path(path).name} [{' '.join(tags)}]"
+    _add_options(m, args)
+    return m
 
 
 def _add_options(model, args: argparse.Namespace) -> None:

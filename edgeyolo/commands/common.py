@@ -77,3 +77,17 @@ def build_model(args: argparse.Namespace):
         cfg_text = load_config(args.cfg).text if args.cfg else None
         return load_model(weights, trust=args.trust_checkpoint, cfg_text=cfg_text)
     return create_model(args.cfg, nc=args.nc).eval()
+
+
+def add_precision_arg(p: argparse.ArgumentParser, many: bool = False) -> None:
+    """--precision: what the backend computes the model's float parts in (refused where it cannot)."""
+    from edgeyolo.runtime.precision import REQUESTS
+
+    p.add_argument(
+        "--precision",
+        nargs="+" if many else None,
+        choices=REQUESTS,
+        help="compute precision: fp32 (exact), bf16 / fp16 (OpenVINO on hardware that has them), or auto "
+        "(the fastest this hardware runs natively: bf16 on CPUs with AVX-512 BF16 or AMX). Default: exact, "
+        "or what the model was exported for" + ("; several measure each model in each" if many else ""),
+    )

@@ -7,6 +7,7 @@ import argparse
 import sys
 import time
 
+from edgeyolo.commands.common import add_precision_arg
 from edgeyolo.errors import EdgeYoloError
 
 
@@ -25,6 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-det", type=int, default=300, help="detections per image")
     p.add_argument("--classes", type=_class_list, help="only these class ids, e.g. 0,2")
     p.add_argument("--backend", default="auto", choices=["auto", "onnxruntime", "openvino", "torch"])
+    add_precision_arg(p)
     p.add_argument(
         "--device", default="cpu", help="cpu, cuda[:N], gpu, tensorrt (onnxruntime), NPU/AUTO (openvino)"
     )
@@ -84,9 +86,10 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - start
     if frames == 0:
         raise EdgeYoloError(f"no readable frames in {args.source!r}")
+    ran = " ".join(filter(None, (detector.backend.name, detector.backend.details.get("precision"))))
     print(
         f"{frames} frames, {n_dets} detections, {1e3 * elapsed / frames:.1f} ms/frame "
-        f"({frames / elapsed:.1f} FPS){f'; results in {out.directory}' if args.save else ''}",
+        f"({frames / elapsed:.1f} FPS, {ran}){f'; results in {out.directory}' if args.save else ''}",
         file=sys.stderr,
     )
     return 0
@@ -104,6 +107,7 @@ def _load(args: argparse.Namespace, detector_cls):
             iou=args.iou,
             max_det=args.max_det,
             classes=args.classes,
+            precision=args.precision,
         )
     except FileNotFoundError as exc:
         raise EdgeYoloError(str(exc)) from exc

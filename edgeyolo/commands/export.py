@@ -40,6 +40,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--fp16", "--half", dest="half", action="store_true", help="FP16 precision")
     p.add_argument("--int8", action="store_true", help="INT8 precision (needs --data for calibration)")
+    p.add_argument(
+        "--bf16",
+        action="store_true",
+        help="OpenVINO: an IR marked for bf16 execution on CPUs with native BF16 (fp32 weights; "
+        "--data data.yaml checks its mAP in bf16)",
+    )
     p.add_argument("--max-det", type=int, default=300, help="detections per image (--outputs nms)")
     p.add_argument("--conf", type=float, default=0.25, help="score threshold baked in (--outputs nms)")
     p.add_argument("--iou", type=float, default=0.45, help="NMS IoU threshold baked in (--outputs nms)")
@@ -84,6 +90,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=1.0,
         help="verification fails if mAP50-95 drops more than this many points",
     )
+    q.add_argument(
+        "--bf16-max-drop",
+        type=float,
+        default=0.3,
+        help="--bf16: verification fails if mAP50-95 drops more than this many points",
+    )
     q.add_argument("--cache-dir", help="calibration cache folder (default: ~/.cache/edgeyolo/calibration)")
 
     t = p.add_argument_group("TensorRT (--format trt)")
@@ -114,7 +126,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument(
         "--ensemble",
         choices=["native", "python"],
-        help="Triton: write an images-in, detections-out ensemble (model named --name, default edgeyolo) "
+        help="Triton: write images-in, detections-out ensembles (--name, default edgeyolo, takes encoded "
+        "images; <name>_frames takes raw uint8 BGR frames) "
         "whose model step runs on Triton's own backend (native) or edgeyolo.runtime in Python",
     )
 

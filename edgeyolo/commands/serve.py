@@ -1,9 +1,10 @@
 """`edgeyolo serve`: serve an exported model behind a real Triton Inference Server on this machine.
 
-Writes the ensemble of `edgeyolo export --format triton --ensemble` (model step: the Python backend
-running the file with `edgeyolo.runtime`, because the CPU Triton build in the nvidia-pytriton wheel has no
-ONNX Runtime / OpenVINO backend) into a repository, starts the wheel's `tritonserver` on it and stops it
-on Ctrl-C or SIGTERM.
+Packages the model through the public export API (`edgeyolo.export.export` with `--format triton
+--ensemble python`: the model step is the Python backend running the file with `edgeyolo.runtime`,
+because the CPU Triton build in the nvidia-pytriton wheel has no ONNX Runtime / OpenVINO backend) into a
+repository, starts the wheel's `tritonserver` on it and stops it on Ctrl-C or SIGTERM. The served models
+are `<name>` (encoded JPEG/PNG in) and `<name>_frames` (raw uint8 BGR frames in).
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ from edgeyolo.errors import EdgeYoloError
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="serve a model behind a Triton Inference Server (HTTP, gRPC, metrics)")
-    p.add_argument("--model", help="exported model: .onnx or an OpenVINO IR (default: the shipped ONNX)")
+    p.add_argument(
+        "--model",
+        help="exported model (.onnx, OpenVINO IR), or a .pt checkpoint (exported to ONNX first); "
+        "default: the shipped ONNX",
+    )
     p.add_argument("--name", default="edgeyolo", help="served model name (default: edgeyolo)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 for all)")
     p.add_argument("--http-port", type=int, default=8000)
@@ -46,7 +51,7 @@ def _check_port(flag: str, port: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from edgeyolo.defaults import shipped_onnx
-    from edgeyolo.export.triton_ensemble import write_triton_ensemble
+    from edgeyolo.export import ExportRequest, export
     from edgeyolo.serve.server import TritonServer
 
     ports = {"--http-port": args.http_port, "--grpc-port": args.grpc_port}
@@ -60,11 +65,11 @@ def run(args: argparse.Namespace) -> int:
         raise EdgeYoloError(f"model {model} does not exist")
     with tempfile.TemporaryDirectory(prefix="edgeyolo-serve-") as tmp:
         repo = Path(args.repo) if args.repo else Path(tmp) / "models"
-        write_triton_ensemble(
-            model,
-            repo,
-            args.name,
-            model_step="python",
+        request = ExportRequest(
+            format="triton",
+            ensemble="python",
+            repo=repo,
+            name=args.name,
             max_batch=args.max_batch,
             instances=args.instances,
             dynamic_batching=not args.no_dynamic_batching,
@@ -74,9 +79,10 @@ def run(args: argparse.Namespace) -> int:
             iou=args.iou,
             max_det=args.max_det,
             # the model step shares the CPU with the pre/post-processing stubs: idle ORT threads sleep
-            runtime_options={"spinning": False} if model.suffix.lower() == ".onnx" else None,
+            runtime_options={"spinning": False} if model.suffix.lower() in (".onnx", ".pt") else None,
             overwrite=args.overwrite,
         )
+        export(model, request, log=lambda message: print(message, file=sys.stderr, flush=True))
         stop = threading.Event()
         previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
         server = TritonServer(
@@ -89,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             server.start(args.start_timeout, models=(args.name,))
             print(
-                f"serving {model} as '{args.name}' (Triton pid {server.pid}): HTTP {server.http_url}, "
+                f"serving {model} as '{args.name}' (encoded images) and '{args.name}_frames' (raw frames) "
+                f"(Triton pid {server.pid}): HTTP {server.http_url}, "
                 f"gRPC {server.grpc_url}, metrics http://{server.client_host}:{args.metrics_port}/metrics; "
                 "Ctrl-C to stop",
                 flush=True,

@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 
-from edgeyolo.commands.common import add_trust_arg, parse_imgsz
+from edgeyolo.commands.common import add_precision_arg, add_trust_arg, parse_imgsz
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,6 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-det", type=int, default=300, help="detections per image (all count in the mAP)")
     p.add_argument("--batch", type=int, default=1, help="images per inference call")
     p.add_argument("--backend", default="auto", choices=["auto", "onnxruntime", "openvino", "torch"])
+    add_precision_arg(p)
     p.add_argument(
         "--device", default="cpu", help="cpu, cuda[:N], gpu (onnxruntime/torch), NPU/AUTO (openvino)"
     )
@@ -95,4 +96,5 @@ def _evaluate(args: argparse.Namespace, model: str, report):
         progress=not args.json or sys.stderr.isatty(),
         verbose=args.verbose,
         report=report,
+        precision=args.precision,
     )

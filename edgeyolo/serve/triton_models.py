@@ -6,7 +6,8 @@ TritonPythonModel``), so the code that runs is `edgeyolo.runtime`'s own letterbo
 config's ``parameters`` (the ``edgeyolo`` contract, tensor names, limits); ``conf`` / ``iou`` may be given
 per request as request parameters.
 
-Tensors between the steps (per batch item): ``IMAGE`` uint8 [L] (encoded JPEG/PNG) → preprocess →
+Tensors between the steps (per batch item): ``IMAGE`` uint8 [L] (encoded JPEG/PNG) → preprocess, or
+``FRAME`` uint8 [H, W, 3] (a raw BGR frame, the runtime's own input) → frames preprocess →
 the model input [3, H, W] (or [H, W, 3] uint8) and ``LETTERBOX`` float64 [7] (ratio, left, top, original
 h, w, letterboxed h, w) → model step → the model's outputs → postprocess → ``DETECTIONS`` float32 [N, 6]
 (x1, y1, x2, y2, score, class in original pixels; padded with zeros to the request's largest N) and
@@ -32,6 +33,7 @@ from edgeyolo.runtime.letterbox import LetterboxInfo
 
 DEFAULT_MAX_PIXELS = 40_000_000  # a 7680x4320 (8K) frame is 33.2 MP
 GEOMETRY = "LETTERBOX"
+FRAME = "FRAME"
 
 
 # Tensors cross into and out of the stub by DLPack, not `as_numpy()` / `Tensor(name, array)`: the stub's
@@ -119,7 +121,9 @@ def _respond(requests, handle) -> list:
         try:
             tensors = handle(request)
         except (RequestError, ContractError) as exc:
-            responses.append(pb_utils.InferenceResponse(error=pb_utils.TritonError(str(exc))))
+            # the client's fault: HTTP 400 / gRPC INVALID_ARGUMENT, not an internal error
+            error = pb_utils.TritonError(str(exc), pb_utils.TritonError.INVALID_ARG)
+            responses.append(pb_utils.InferenceResponse(error=error))
         else:
             responses.append(pb_utils.InferenceResponse(output_tensors=tensors))
     return responses
@@ -154,6 +158,55 @@ class Preprocess:
             _tensor(self.input_name, np.concatenate(tensors, 0)),
             _tensor(GEOMETRY, np.asarray(geometry, dtype=np.float64)),
         ]
+
+
+class PreprocessFrames:
+    """Raw uint8 BGR frames [H, W, 3] → the runtime's letterbox and the model's input, plus the geometry.
+
+    Triton has already refused a wrong dtype or rank and a channel count other than 3 (the config's dims
+    are [-1, -1, 3]); this refuses empty frames and frames over the server's pixel limit.
+    """
+
+    def initialize(self, args: dict) -> None:
+        params = config_parameters(args)
+        contract = Contract.from_json(params["edgeyolo"])
+        self.detector = Detector(ContractBackend(contract, params.get("input_dtype", "float32")))
+        self.input_name = params["input_name"]
+        self.max_pixels = int(params.get("max_image_pixels", DEFAULT_MAX_PIXELS))
+
+    def execute(self, requests) -> list:
+        return _respond(requests, self._one)
+
+    def _one(self, request) -> list:
+        batch = _input(request, FRAME)
+        check_frames(batch.shape, self.max_pixels)
+        tensors, geometry = [], []
+        for frame in batch:
+            tensor, info = self.detector.preprocess(frame)
+            tensors.append(tensor)
+            geometry.append([info.ratio, *info.pad, *info.orig_shape, *info.new_shape])
+        return [
+            _tensor(self.input_name, np.concatenate(tensors, 0)),
+            _tensor(GEOMETRY, np.asarray(geometry, dtype=np.float64)),
+        ]
+
+
+def check_frames(shape: tuple[int, ...], max_pixels: int) -> None:
+    """Refuse a FRAME batch that is not [B, H, W, 3] with 0 < H*W <= `max_pixels`."""
+    if len(shape) != 4 or shape[3] != 3:
+        raise RequestError(f"FRAME must be [batch, height, width, 3] uint8 BGR, got shape {list(shape)}")
+    if shape[0] == 0:
+        raise RequestError("FRAME holds no frames (batch of 0)")
+    h, w = shape[1], shape[2]
+    if h == 0 or w == 0:
+        raise RequestError(
+            f"FRAME is empty ({h}x{w} pixels); send uint8 BGR frames [batch, height, width, 3]"
+        )
+    if h * w > max_pixels:
+        raise RequestError(
+            f"FRAME is {w}x{h} = {w * h:,} pixels, over this server's limit of {max_pixels:,}; "
+            "resize it before sending"
+        )
 
 
 class ModelStep:

@@ -30,7 +30,7 @@ def verify_openvino(
     The precision is forced to f32 so the check measures the IR itself, not a bf16 execution mode.
     fp16 IRs are held to the fp16 tolerance (their weights are rounded to fp16).
     """
-    with load_backend(ir_dir, "openvino", device="CPU", precision="f32") as backend:
+    with load_backend(ir_dir, "openvino", device="CPU", precision="fp32") as backend:
         x = fixed_input(contract, batch)
         if contract.input != "uint8-nhwc-bgr":
             x = x.astype(np.float32)
@@ -76,9 +76,11 @@ def check_int8(
     data_yaml: str | Path,
     max_drop: float = 1.0,
     conf_images: int = 100,
+    label: str = "INT8",
 ) -> VerifyResult:
     """mAP of both models on the val split (same runtime path) and confidence drift on matched boxes.
-    Passes when mAP50-95 drops by at most `max_drop` points."""
+    Passes when mAP50-95 drops by at most `max_drop` points. `label` names the checked model's precision
+    (INT8, or BF16 for an IR marked for bf16 execution)."""
     from edgeyolo.data.formats import load_data_yaml, load_split
     from edgeyolo.val import evaluate_model
 
@@ -104,14 +106,14 @@ def check_int8(
     }
     if ref.map50_95 < 0.01:  # a float model that finds nothing (e.g. random weights) cannot judge INT8
         detail = (
-            f"INT8 accuracy NOT VERIFIABLE: the float model scores mAP50-95 {ref.map50_95:.4f} "
+            f"{label} accuracy NOT VERIFIABLE: the float model scores mAP50-95 {ref.map50_95:.4f} "
             "on this data (untrained, or the wrong dataset)"
         )
         return VerifyResult(drop <= max_drop, detail, metrics=metrics)
     ok = drop <= max_drop
     conf = ", ".join(f"{k} {v:.3f}" for k, v in conf_diff.items())
     detail = (
-        f"INT8 verification {'PASSED' if ok else 'FAILED'}: mAP50-95 {got.map50_95:.4f} "
+        f"{label} verification {'PASSED' if ok else 'FAILED'}: mAP50-95 {got.map50_95:.4f} "
         f"vs float {ref.map50_95:.4f} (drop {drop:.2f} points, allowed {max_drop:g}); mAP50 {got.map50:.4f} "
         f"vs {ref.map50:.4f}; |Δconfidence| on {len(diffs)} matched boxes: {conf}"
     )

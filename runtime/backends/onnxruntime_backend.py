@@ -9,7 +9,12 @@ import numpy as np
 from edgeyolo.runtime.backends.base import Backend, BackendError, require_library
 from edgeyolo.runtime.contract import METADATA_KEY, Contract, ContractError
 from edgeyolo.runtime.graph_check import Port, check_graph
+from edgeyolo.runtime.precision import stored_precision
 
+_PRECISION_ADVICE = (
+    "for bf16 use --backend openvino (on a CPU with BF16), for fp16 export with --half, for fp32 use an "
+    "fp32 export"
+)
 _DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(uint8)": np.uint8}
 
 
@@ -49,8 +54,14 @@ class OnnxRuntimeBackend(Backend):
     name = "onnxruntime"
 
     def __init__(
-        self, path: str | Path, device: str = "cpu", threads: int | None = None, spinning: bool = True
+        self,
+        path: str | Path,
+        device: str = "cpu",
+        threads: int | None = None,
+        spinning: bool = True,
+        precision: str | None = None,
     ) -> None:
+        """`precision`: None/"auto", or the precision the file stores (onnxruntime runs it as exported)."""
         super().__init__(path)
         ort = require_library("onnxruntime", None, "onnxruntime")
         opts = ort.SessionOptions()
@@ -73,6 +84,7 @@ class OnnxRuntimeBackend(Backend):
                 f"{path} carries no {METADATA_KEY!r} metadata: export it with `edgeyolo export`"
             )
         self.contract = Contract.from_json(meta[METADATA_KEY])
+        ran = stored_precision(precision, self.contract.precision, "onnxruntime", _PRECISION_ADVICE)
         check_graph(
             self.contract, _ports(self.session.get_inputs()), _ports(self.session.get_outputs()), path
         )
@@ -80,7 +92,7 @@ class OnnxRuntimeBackend(Backend):
         self.input_name = inp.name
         self.input_dtype = np.dtype(_DTYPES.get(inp.type, np.float32))
         self.fixed_batch = inp.shape[0] if isinstance(inp.shape[0], int) else None
-        self.details = {"providers": ",".join(self.session.get_providers())}
+        self.details = {"providers": ",".join(self.session.get_providers()), "precision": ran}
 
     def infer(self, inputs: np.ndarray) -> list[np.ndarray]:
         return self.session.run(None, {self.input_name: inputs})  # InferenceSession.run is thread-safe

@@ -1,7 +1,7 @@
 """OpenVINO backend: reads an IR (directory or .xml) or the ONNX file directly.
 
-`infer` uses one infer request per thread (latency)
-(throughput, with `performance_hint="THROUGHPUT"`).
+`infer` uses one infer request per thread. The compute precision is always stated (`precision`, see
+`edgeyolo.runtime.precision`): left alone, OpenVINO silently runs bf16 on CPUs that support it.
 """
 
 from __future__ import annotations
@@ -13,11 +13,7 @@ import numpy as np
 
 from edgeyolo.runtime.backends.base import Backend, BackendError, require_library
 from edgeyolo.runtime.graph_check import Port, check_graph
-
-# What the runtime asks OpenVINO to compute in, by model precision. Stated explicitly: left alone,
-# OpenVINO silently runs bf16 on CPUs that support it.
-# An fp16 model has fp16 *weights*; asking a CPU for f16 compute turns into bf16 on CPUs that have it.
-_PRECISION_HINT = {"fp32": "f32", "fp16": "f32", "int8": "f32", "bf16": "bf16"}
+from edgeyolo.runtime.precision import OPENVINO_HINT, PrecisionError, from_openvino, openvino_precision
 
 
 class OpenVINOBackend(Backend):
@@ -46,10 +42,13 @@ class OpenVINOBackend(Backend):
         self.contract = openvino_contract(model, path)
         check_graph(self.contract, _ports(model.inputs), _ports(model.outputs), path)
         device = {"cpu": "CPU", "gpu": "GPU", "npu": "NPU", "auto": "AUTO"}.get(device.lower(), device)
-        hint = precision or _PRECISION_HINT[self.contract.precision]
         config = {"PERFORMANCE_HINT": performance_hint}
         if device.startswith(("CPU", "GPU")):
-            config["INFERENCE_PRECISION_HINT"] = hint
+            capabilities = _capabilities(core, device)
+            chosen = openvino_precision(precision, self.contract.precision, capabilities, device)
+            config["INFERENCE_PRECISION_HINT"] = OPENVINO_HINT[chosen]
+        elif precision is not None:
+            raise PrecisionError(f"OpenVINO's {device} device picks its own precision: leave --precision out")
         if threads and device.startswith("CPU"):
             config["INFERENCE_NUM_THREADS"] = int(threads)  # `edgeyolo bench --threads`
         try:
@@ -61,13 +60,14 @@ class OpenVINOBackend(Backend):
         shape = port.get_partial_shape()
         self.fixed_batch = shape[0].get_length() if shape[0].is_static else None
         ran = (
-            self.compiled.get_property("INFERENCE_PRECISION_HINT")
+            from_openvino(self.compiled.get_property("INFERENCE_PRECISION_HINT"))
             if device.startswith(("CPU", "GPU"))
             else "n/a"
         )
         self.details = {
             "device": device,
-            "inference_precision": ran.to_string() if hasattr(ran, "to_string") else str(ran),
+            "precision": ran,  # what the float parts are computed in, read back from the compiled model
+            "inference_precision": OPENVINO_HINT.get(ran, ran),
             "performance_hint": performance_hint,
         }
         self._local = threading.local()
@@ -80,12 +80,21 @@ class OpenVINOBackend(Backend):
 
     def infer(self, inputs: np.ndarray) -> list[np.ndarray]:
         request = self._request()
-        request.infer({0: inputs})
+        request.infer({0: inputs}, share_inputs=True)  # no copy of the (fresh, contiguous) input tensor
         return [request.get_output_tensor(i).data.copy() for i in range(len(self.compiled.outputs))]
 
     def close(self) -> None:
         self.compiled = None
         self._local = threading.local()
+
+
+def _capabilities(core, device: str) -> list[str]:
+    """What the device computes natively (FP32, BF16, FP16, INT8 …)."""
+    try:
+        return list(core.get_property(device, "OPTIMIZATION_CAPABILITIES"))
+    except Exception as exc:  # an unknown or absent device is a RuntimeError from C++
+        found = ", ".join(core.available_devices) or "none"
+        raise BackendError(f"OpenVINO has no usable {device} device here (available: {found})") from exc
 
 
 def _ports(ports) -> list[Port]:

@@ -22,6 +22,7 @@ from edgeyolo.runtime.backends.tensorrt_sidecar import (
     probe_env,
     read_sidecar,
 )
+from edgeyolo.runtime.precision import stored_precision
 
 
 def device_index(device: str) -> int:
@@ -81,15 +82,29 @@ class TensorRTBackend(Backend):
 
     name = "tensorrt"
 
-    def __init__(self, path: str | Path, device: str = "cuda", record: EngineRecord | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        device: str = "cuda",
+        record: EngineRecord | None = None,
+        precision: str | None = None,
+    ) -> None:
         """`record`: the sidecar's contents when the caller holds them already (export verifies a plan
-        before its sidecar is in place); otherwise `<path>.json` is read. Either way it is checked."""
+        before its sidecar is in place); otherwise `<path>.json` is read. Either way it is checked.
+        `precision`: None/"auto", or the engine's own (fixed when it was built)."""
         super().__init__(path)
+        record = record or read_sidecar(path)
+        stored_precision(
+            precision,
+            record.precision,
+            "tensorrt",
+            "an engine's precision is fixed when it is built (fp32, or --fp16 / --int8 with "
+            "`edgeyolo export --format trt`)",
+        )
         trt = require_library("tensorrt", "tensorrt", "tensorrt")
         require_library("cuda", "tensorrt", "tensorrt")
         self._trt = trt
         self.device = device_index(device)
-        record = record or read_sidecar(path)
         check_engine_file(record, path)
         for message in check_sidecar(record, probe_env(self.device)):
             warnings.warn(message, stacklevel=2)

@@ -7,6 +7,7 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from edgeyolo.cli import main
@@ -118,3 +119,18 @@ def test_bench_without_torch(tmp_path: Path) -> None:
     backends = [m["backend"] for m in doc["models"]]
     assert "onnxruntime" in backends and "torch" not in backends
     assert any("torch is not installed" in n for n in doc["notes"])
+
+
+def test_baseline_row_and_speedups(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    j = tmp_path / "b.json"
+    args = ["bench", "--model", ONNX, ONNX, *QUICK, "--json", str(j)]
+    assert main([*args, "--baseline", "2"]) == 0
+    assert "baseline: " in capsys.readouterr().out
+    first, second = json.loads(j.read_text())["models"]
+    assert first["baseline"] == second["name"]
+    assert second["speedup_vs_baseline"] == {"end_to_end": 1.0, "inference": 1.0}
+    a, b = (np.asarray(m["samples_ms"]["inference"]) for m in (first, second))
+    assert first["speedup_vs_baseline"]["inference"] == pytest.approx(float(np.median(b / a)), rel=1e-3)
+    for bad in ("3", "no-such-row"):
+        assert main([*args, "--baseline", bad]) == 2
+        assert "--baseline" in capsys.readouterr().err

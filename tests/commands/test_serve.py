@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from edgeyolo.cli import main
-from tests.serve.conftest import encoded_images, free_ports, pid_alive, require_triton
+from tests.serve.conftest import encoded_images, free_ports, pid_alive, raw_frames, require_triton
 
 
 def test_sigterm_stops_the_server_and_its_children() -> None:
@@ -35,6 +35,10 @@ def test_sigterm_stops_the_server_and_its_children() -> None:
         inp = httpclient.InferInput("IMAGE", [1, len(image)], "UINT8")
         inp.set_data_from_numpy(np.frombuffer(image, np.uint8)[None])
         assert client.infer("shapes", [inp]).as_numpy("NUM_DETECTIONS").shape == (1, 1)
+        frames = np.stack(raw_frames(1) * 2)  # raw frames go to <name>_frames
+        frame_inp = httpclient.InferInput("FRAME", list(frames.shape), "UINT8")
+        frame_inp.set_data_from_numpy(frames)
+        assert client.infer("shapes_frames", [frame_inp]).as_numpy("NUM_DETECTIONS").shape == (2, 1)
         with pytest.raises(InferenceServerException, match=r"(?i)unknown|not found|unavailable"):
             client.infer("edgeyolo", [inp])  # --name renames the served model
         with urllib.request.urlopen(f"http://127.0.0.1:{metrics}/metrics", timeout=5) as r:
@@ -72,12 +76,13 @@ def test_serve_path_is_torch_free(tmp_path) -> None:
     code = (
         "import sys\n"
         "from edgeyolo.defaults import shipped_onnx\n"
-        "from edgeyolo.export.triton_ensemble import write_triton_ensemble\n"
+        "from edgeyolo.export import ExportRequest, export\n"
         "import edgeyolo.serve.server\n"
-        f"write_triton_ensemble(shipped_onnx(), {str(tmp_path)!r}, model_step='python')\n"
+        f"export(shipped_onnx(), ExportRequest(format='triton', ensemble='python', repo={str(tmp_path)!r}))\n"
         "from edgeyolo.cli import main\n"
         "sys.exit(main(['serve', '--http-port', '0']))\n"
     )
     result = run_without_torch(code)
     assert result.returncode == 2, result.stderr
     assert (tmp_path / "edgeyolo_model" / "1" / "model.onnx").is_file()
+    assert (tmp_path / "edgeyolo_frames" / "config.pbtxt").is_file()

@@ -44,7 +44,7 @@ def test_table_output(setup, capsys) -> None:
     out = capsys.readouterr().out.splitlines()
     assert out[0].split() == ["Class", "Images", "Instances", "mAP50", "mAP50-95"]
     assert out[1].split()[:3] == ["all", "4", "6"]
-    assert out[-1].startswith("Speed per image:")
+    assert out[-1].startswith("Speed per image (fp32):")
 
 
 def test_side_by_side_columns_align_for_long_model_paths(setup, tmp_path: Path, capsys) -> None:

@@ -55,7 +55,7 @@ def test_an_onnx_source_becomes_an_ir_verified_against_it(model, tmp_path: Path)
     assert artifact_kind(result.path) is ArtifactKind.OPENVINO
     assert result.verification["ok"] and "inference precision f32" in result.verification["detail"]
     frame = np.random.default_rng(0).integers(0, 255, (80, 60, 3), dtype=np.uint8)
-    with Detector(onnx_path, conf=0.01) as a, Detector(result.path, conf=0.01, precision="f32") as b:
+    with Detector(onnx_path, conf=0.01) as a, Detector(result.path, conf=0.01, precision="fp32") as b:
         da, db = a.detect(frame), b.detect(frame)
     assert len(da) == len(db)
     np.testing.assert_allclose(da.xyxy, db.xyxy, atol=1e-2)

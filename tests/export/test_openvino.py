@@ -158,7 +158,7 @@ def test_int8_via_qdq(exported, calib, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"precision": "int4"}, "precision must be one of fp32, fp16, int8"),
+        ({"precision": "int4"}, "precision must be one of fp32, fp16, bf16, int8"),
         ({"precision": "int8", "int8_source": "pot"}, "--int8-source must be one of nncf, qdq"),
         ({"precision": "int8"}, "needs calibration images: pass --data"),
         ({"precision": "int8", "int8_source": "qdq"}, "needs the quantized ONNX file"),

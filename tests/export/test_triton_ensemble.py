@@ -19,7 +19,7 @@ model_config_pb2 = pytest.importorskip(
     "tritonclient.grpc.model_config_pb2", reason="tritonclient[grpc] (serve/dev extra) is not installed"
 )
 text_format = pytest.importorskip("google.protobuf.text_format")
-STEPS = ("edgeyolo_preprocess", "edgeyolo_model", "edgeyolo_postprocess")
+STEPS = ("edgeyolo_preprocess", "edgeyolo_preprocess_frames", "edgeyolo_model", "edgeyolo_postprocess")
 
 
 def _config(path: Path):
@@ -36,13 +36,23 @@ def dynamic_onnx(tmp_path_factory) -> Path:
     return path
 
 
-def test_python_step_ensemble_wires_the_client_contract(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("ensemble", "client_input", "dims", "pre"),
+    [
+        ("edgeyolo", "IMAGE", [-1], "edgeyolo_preprocess"),
+        ("edgeyolo_frames", "FRAME", [-1, -1, 3], "edgeyolo_preprocess_frames"),
+    ],
+)
+def test_python_step_ensembles_wire_the_client_contract(
+    tmp_path: Path, ensemble, client_input, dims, pre
+) -> None:
     ens = write_triton_ensemble(shipped_onnx(), tmp_path, model_step="python", max_batch=4)
     assert ens == tmp_path / "edgeyolo"
-    top = _config(ens / "config.pbtxt")
-    assert top.platform == "ensemble" and top.max_batch_size == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["edgeyolo", "edgeyolo_frames", *STEPS])
+    top = _config(tmp_path / ensemble / "config.pbtxt")
+    assert top.name == ensemble and top.platform == "ensemble" and top.max_batch_size == 4
     assert [(t.name, t.data_type, list(t.dims)) for t in top.input] == [
-        ("IMAGE", model_config_pb2.TYPE_UINT8, [-1])
+        (client_input, model_config_pb2.TYPE_UINT8, dims)
     ]
     assert [(t.name, t.data_type, list(t.dims)) for t in top.output] == [
         ("DETECTIONS", model_config_pb2.TYPE_FP32, [-1, 6]),
@@ -50,14 +60,18 @@ def test_python_step_ensemble_wires_the_client_contract(tmp_path: Path) -> None:
     ]
     contract = Contract.from_json(top.parameters["edgeyolo"].string_value)
     assert json.loads(top.parameters["names"].string_value) == list(contract.names)
-    assert [s.model_name for s in top.ensemble_scheduling.step] == list(STEPS)
+    assert [s.model_name for s in top.ensemble_scheduling.step] == [
+        pre,
+        "edgeyolo_model",
+        "edgeyolo_postprocess",
+    ]
 
     configs = {name: _config(tmp_path / name / "config.pbtxt") for name in STEPS}
     for name, cfg in configs.items():
         assert cfg.backend == "python" and cfg.max_batch_size == 4 and cfg.HasField("dynamic_batching")
         assert (tmp_path / name / "1" / "model.py").is_file()
     # every tensor a step reads is one that an earlier step (or the client) wrote, with matching names
-    produced = {"IMAGE"}
+    produced = {client_input}
     for step in top.ensemble_scheduling.step:
         cfg = configs[step.model_name]
         assert set(step.input_map) == {t.name for t in cfg.input}
@@ -66,6 +80,54 @@ def test_python_step_ensemble_wires_the_client_contract(tmp_path: Path) -> None:
         produced |= set(step.output_map.values())
     assert (tmp_path / "edgeyolo_model" / "1" / "model.onnx").read_bytes() == shipped_onnx().read_bytes()
     assert "import ModelStep as TritonPythonModel" in (tmp_path / "edgeyolo_model/1/model.py").read_text()
+    code = (tmp_path / "edgeyolo_preprocess_frames/1/model.py").read_text()
+    assert "import PreprocessFrames as TritonPythonModel" in code
+
+
+def test_export_api_passes_the_serving_options(tmp_path: Path) -> None:
+    from edgeyolo.export import ExportRequest, export
+
+    request = ExportRequest(
+        format="triton", ensemble="python", repo=tmp_path, name="det", dynamic_batching=False,
+        max_queue_delay_us=500, max_image_pixels=1234, conf=0.3, iou=0.6, max_det=50,
+        runtime_options={"spinning": False},
+    )  # fmt: skip
+    result = export(shipped_onnx(), request)
+    assert result.path == tmp_path / "det"
+    for name in ("det_preprocess", "det_preprocess_frames", "det_model", "det_postprocess"):
+        assert not _config(tmp_path / name / "config.pbtxt").HasField("dynamic_batching"), name
+    pre = _config(tmp_path / "det_preprocess_frames" / "config.pbtxt").parameters
+    assert pre["max_image_pixels"].string_value == "1234"
+    post = _config(tmp_path / "det_postprocess" / "config.pbtxt").parameters
+    assert (post["conf"].string_value, post["iou"].string_value, post["max_det"].string_value) == (
+        "0.3",
+        "0.6",
+        "50",
+    )
+    model = _config(tmp_path / "det_model" / "config.pbtxt").parameters
+    assert json.loads(model["runtime_options"].string_value) == {"spinning": False}
+    request = request.replace(dynamic_batching=True, overwrite=True)
+    export(shipped_onnx(), request)
+    batching = _config(tmp_path / "det_model" / "config.pbtxt").dynamic_batching
+    assert batching.max_queue_delay_microseconds == 500
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"format": "triton", "max_image_pixels": 10}, "max_image_pixels applies to a Triton ensemble"),
+        ({"format": "triton", "dynamic_batching": False}, "dynamic_batching applies to a Triton ensemble"),
+        ({"format": "triton", "ensemble": "native", "runtime_options": {"threads": 1}}, "python model step"),
+        ({"format": "deepstream", "max_queue_delay_us": 5}, "max_queue_delay_us applies to --format triton"),
+    ],
+)
+def test_export_api_refuses_serving_options_that_would_be_ignored(tmp_path: Path, changes, message) -> None:
+    from edgeyolo.errors import EdgeYoloError
+    from edgeyolo.export import ExportRequest, export
+
+    with pytest.raises(EdgeYoloError, match=message):
+        export(shipped_onnx(), ExportRequest(repo=tmp_path, **changes))
+    assert not list(tmp_path.iterdir())
 
 
 def test_native_step_uses_tritons_onnxruntime_backend(dynamic_onnx: Path, tmp_path: Path) -> None:

@@ -230,3 +230,16 @@ except MissingBackendError as exc:
     result = run_without_torch(code)
     assert result.returncode == 0, result.stderr
     assert "MISSING" in result.stdout and "edgeyolo[tensorrt]" in result.stdout
+
+
+@pytest.mark.parametrize("asked", ["bf16", "fp32"])
+def test_a_precision_other_than_the_engines_is_refused_before_tensorrt_loads(
+    tmp_path: Path, asked: str
+) -> None:
+    from edgeyolo.runtime import PrecisionError
+
+    engine = _write_engine(tmp_path, _record())  # an fp16 engine
+    with pytest.raises(
+        PrecisionError, match=rf"exported in \(fp16\), so it cannot run {asked}: .*fixed when"
+    ):
+        load_backend(engine, precision=asked)

@@ -46,19 +46,37 @@ def encoded_images(n: int, seed: int = 0) -> list[bytes]:
     return out
 
 
-@pytest.fixture(scope="module")
+SERVED_MAX_PIXELS = 1_000_000  # small, so an over-limit raw frame is cheap to send
+
+
+def raw_frames(n: int, seed: int = 0) -> list[np.ndarray]:
+    """Synthetic uint8 BGR shape frames [H, W, 3] of varied sizes."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        img = synth_image(256, rng).image
+        h, w = int(rng.integers(96, 257)), int(rng.integers(96, 257))
+        out.append(np.ascontiguousarray(img[:h, :w]))
+    return out
+
+
+@pytest.fixture(scope="session")
 def served(tmp_path_factory):
-    """A server on the ensemble written for the shipped ONNX (python model step); ended by PID."""
+    """A server on the ensembles the public export API writes for the shipped ONNX (python model step);
+    shared by the tests of this folder and ended by PID."""
     require_triton()
-    from edgeyolo.export.triton_ensemble import write_triton_ensemble
+    from edgeyolo.export import ExportRequest, export
     from edgeyolo.serve.server import TritonServer
 
     repo = tmp_path_factory.mktemp("triton") / "models"
-    write_triton_ensemble(shipped_onnx(), repo, model_step="python", max_batch=8)
+    request = ExportRequest(
+        format="triton", ensemble="python", repo=repo, max_batch=8, max_image_pixels=SERVED_MAX_PIXELS
+    )
+    export(shipped_onnx(), request)
     http, grpc, metrics = free_ports(3)
     server = TritonServer(repo, http_port=http, grpc_port=grpc, metrics_port=metrics)
     try:
-        server.start(timeout_s=120, models=("edgeyolo",))
+        server.start(timeout_s=120, models=("edgeyolo", "edgeyolo_frames"))
         pid = server.pid
         yield server
     finally:
@@ -66,6 +84,6 @@ def served(tmp_path_factory):
     assert not pid_alive(pid), f"tritonserver {pid} outlived its fixture"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def repo_dir(served) -> Path:
     return served.repository
