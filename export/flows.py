@@ -162,7 +162,9 @@ def openvino(job: Job) -> ExportResult:
             int8_options = job.int8_options(layout="openvino")
             job.log(quantize_onnx(fp32, qdq, job.calibration, int8_options).format())
         ir = Path(tmp) / "ir"
-        report = export_openvino(fp32, ir, contract, precision, job.calibration, r.int8_source, qdq)
+        report = export_openvino(
+            fp32, ir, contract, precision, job.calibration, r.int8_source, qdq, not r.int8_asymmetric
+        )
         report.path = f"{output}/"
         job.log(report.format())
         record = dataclasses.asdict(report)

@@ -44,6 +44,7 @@ class ExportRequest:
     int8_source: str = "nncf"  # OpenVINO INT8: nncf | qdq
     int8_target: str | None = None  # ONNX INT8 Q/DQ layout: onnxruntime (default) | openvino | tensorrt
     int8_exclude_se: bool = False
+    int8_asymmetric: bool = False  # OpenVINO INT8 by NNCF: asymmetric activations (preset MIXED)
     int8_max_drop: float = 1.0  # mAP50-95 points
     bf16_max_drop: float = 0.3  # mAP50-95 points
     cache_dir: str | Path | None = None
@@ -171,6 +172,7 @@ class ExportRequest:
             "--int8-source": self.int8_source != defaults.int8_source,
             "--int8-target": self.int8_target is not None,
             "--int8-exclude-se": self.int8_exclude_se,
+            "--int8-asymmetric": self.int8_asymmetric,
             "--cache-dir": self.cache_dir is not None,
         }
         nncf_ir = self.format == "openvino" and self.int8_source == "nncf"
@@ -180,6 +182,7 @@ class ExportRequest:
             "--int8-source": self.int8 and self.format == "openvino",
             "--int8-target": self.int8 and self.format == "onnx" and self.quantizer == "nncf",
             "--int8-exclude-se": self.int8 and not nncf_ir,
+            "--int8-asymmetric": self.int8 and nncf_ir,
             "--cache-dir": self.int8 and not nncf_ir,
         }
         for flag, set_ in given.items():
@@ -191,6 +194,8 @@ class ExportRequest:
                     why = "places NNCF's Q/DQ pairs (--quantizer nncf); --quantizer ort has its own layout"
                 elif flag == "--int8-target" and self.int8:
                     why = f"is for --format onnx; --format {self.format} writes the layout it needs itself"
+                elif flag == "--int8-asymmetric":
+                    why = "applies to OpenVINO INT8 by NNCF (--format openvino --int8)"
                 elif nncf_ir and flag != "--int8-source":
                     why = "applies to the QDQ route (--int8-source qdq), not NNCF on the IR"
                 raise EdgeYoloError(f"{flag} {why}")

@@ -219,7 +219,7 @@ def _can_quantize(ctx: BenchContext) -> bool:
 def _onnx_int8(ctx: BenchContext) -> BenchModel | None:
     if ctx.gpu or not _can_quantize(ctx):
         return None
-    path = _exported(ctx, f"{CALIBRATION_ID}-int8.onnx", _verified_export(ctx, int8=True))
+    path = _exported(ctx, f"{CALIBRATION_ID}-int8-onnxruntime-layout.onnx", _verified_export(ctx, int8=True))
     return None if path is None else BenchModel(path, "onnxruntime", "cpu", {}, "ONNX INT8 (onnxruntime)")
 
 
@@ -246,7 +246,12 @@ def _openvino_ir(weights: str, compute: str = "fp32") -> Maker:
             ctx, format="openvino", half=weights == "fp16", int8=weights == "int8", bf16=weights == "bf16"
         )
         verified_by_map = weights in ("int8", "bf16")
-        tag = f"{CALIBRATION_ID}-openvino-{weights}" if verified_by_map else f"openvino-{weights}-verified"
+        suffix = "-sym" if weights == "int8" else ""  # symmetric activations since the NNCF preset change
+        tag = (
+            f"{CALIBRATION_ID}-openvino-{weights}{suffix}"
+            if verified_by_map
+            else f"openvino-{weights}-verified"
+        )
         path = _exported(ctx, tag, export)
         if path is None:
             return None

@@ -83,6 +83,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="ONNX INT8 (--quantizer nncf): the runtime the Q/DQ layout is written for (default onnxruntime: "
         "it fuses every quantized conv into QLinearConv; openvino: NNCF's layout; tensorrt: symmetric int8)",
     )
+    q.add_argument(
+        "--int8-asymmetric",
+        action="store_true",
+        help="OpenVINO INT8 (NNCF): asymmetric activations (preset MIXED) instead of symmetric ones",
+    )
     q.add_argument("--int8-exclude-se", action="store_true", help="keep squeeze-excitation gates in float")
     q.add_argument(
         "--int8-max-drop",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import numpy as np
 from edgeyolo.runtime.backends.base import Backend, BackendError, require_library
 from edgeyolo.runtime.contract import METADATA_KEY, Contract, ContractError
 from edgeyolo.runtime.graph_check import Port, check_graph
+from edgeyolo.runtime.int8_advice import onnxruntime_int8_advice
 from edgeyolo.runtime.precision import stored_precision
 
 _PRECISION_ADVICE = (
@@ -85,6 +87,9 @@ class OnnxRuntimeBackend(Backend):
             )
         self.contract = Contract.from_json(meta[METADATA_KEY])
         ran = stored_precision(precision, self.contract.precision, "onnxruntime", _PRECISION_ADVICE)
+        advice = onnxruntime_int8_advice(meta, self.contract.precision, "cpu" if device == "cpu" else "gpu")
+        if advice:
+            warnings.warn(f"{Path(path).name}: {advice}", stacklevel=3)
         check_graph(
             self.contract, _ports(self.session.get_inputs()), _ports(self.session.get_outputs()), path
         )

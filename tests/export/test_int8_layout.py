@@ -252,3 +252,17 @@ def test_other_activations_are_fused_too(calib, tmp_path: Path) -> None:
     ran = optimized_graph(out)
     assert ran.float_convs_on_dequantized_weights == []
     assert ran.ops["QLinearConv"] == _quantized_convs(out) > 30
+
+
+def test_loading_a_slow_layout_on_onnxruntime_warns_and_the_fast_one_does_not(layouts) -> None:
+    """Detector steers: NNCF's layout on onnxruntime CPU names OpenVINO; the default layout is quiet."""
+    import warnings
+
+    from edgeyolo.runtime import Detector
+
+    with pytest.warns(UserWarning, match="backend='openvino'"):
+        Detector(layouts["openvino"][0]).close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Detector(layouts["default"][0]).close()
+        Detector(layouts["openvino"][0], backend="openvino").close()
