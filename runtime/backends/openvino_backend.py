@@ -80,7 +80,7 @@ class OpenVINOBackend(Backend):
 
     def infer(self, inputs: np.ndarray) -> list[np.ndarray]:
         request = self._request()
-        request.infer({0: inputs}, share_inputs=True)  # no copy of the (fresh, contiguous) input tensor
+        request.infer({0: inputs})
         return [request.get_output_tensor(i).data.copy() for i in range(len(self.compiled.outputs))]
 
     def close(self) -> None:
