@@ -227,7 +227,10 @@ def native_bf16() -> bool:
     """Whether OpenVINO computes bf16 natively on this CPU (AVX-512 BF16 or AMX)."""
     import openvino as ov
 
-    return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    from edgeyolo.runtime.precision import openvino_precision
+
+    capabilities = ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    return openvino_precision("auto", "fp32", capabilities) == "bf16"
 
 
 def _openvino_ir(weights: str, compute: str = "fp32") -> Maker:

@@ -143,14 +143,20 @@ class Preprocess:
         return _respond(requests, self._one)
 
     def _one(self, request) -> list:
-        batch = _input(request, "IMAGE")
-        tensors, geometry = [], []
-        for i, item in enumerate(batch):
+        frames = []
+        for i, item in enumerate(_input(request, "IMAGE")):
             data = item.tobytes()
             declared_size(data, self.max_pixels)
             frame = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
             if frame is None:
                 raise RequestError(f"IMAGE item {i} could not be decoded as a JPEG or PNG")
+            frames.append(frame)
+        return self._letterboxed(frames)
+
+    def _letterboxed(self, frames) -> list:
+        """The model input of `frames` (the runtime's letterbox) and each frame's geometry."""
+        tensors, geometry = [], []
+        for frame in frames:
             tensor, info = self.detector.preprocess(frame)
             tensors.append(tensor)
             geometry.append([info.ratio, *info.pad, *info.orig_shape, *info.new_shape])
@@ -160,35 +166,17 @@ class Preprocess:
         ]
 
 
-class PreprocessFrames:
+class PreprocessFrames(Preprocess):
     """Raw uint8 BGR frames [H, W, 3] → the runtime's letterbox and the model's input, plus the geometry.
 
     Triton has already refused a wrong dtype or rank and a channel count other than 3 (the config's dims
     are [-1, -1, 3]); this refuses empty frames and frames over the server's pixel limit.
     """
 
-    def initialize(self, args: dict) -> None:
-        params = config_parameters(args)
-        contract = Contract.from_json(params["edgeyolo"])
-        self.detector = Detector(ContractBackend(contract, params.get("input_dtype", "float32")))
-        self.input_name = params["input_name"]
-        self.max_pixels = int(params.get("max_image_pixels", DEFAULT_MAX_PIXELS))
-
-    def execute(self, requests) -> list:
-        return _respond(requests, self._one)
-
     def _one(self, request) -> list:
         batch = _input(request, FRAME)
         check_frames(batch.shape, self.max_pixels)
-        tensors, geometry = [], []
-        for frame in batch:
-            tensor, info = self.detector.preprocess(frame)
-            tensors.append(tensor)
-            geometry.append([info.ratio, *info.pad, *info.orig_shape, *info.new_shape])
-        return [
-            _tensor(self.input_name, np.concatenate(tensors, 0)),
-            _tensor(GEOMETRY, np.asarray(geometry, dtype=np.float64)),
-        ]
+        return self._letterboxed(batch)
 
 
 def check_frames(shape: tuple[int, ...], max_pixels: int) -> None:
