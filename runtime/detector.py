@@ -12,11 +12,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from edgeyolo.runtime.backends import Backend, BackendError, load_backend
 from edgeyolo.runtime.batch_input import frame_list
+from edgeyolo.runtime.blob import to_blob
 from edgeyolo.runtime.decode import Candidates, decode_decoded, decode_raw
 from edgeyolo.runtime.detections import Detections
 from edgeyolo.runtime.letterbox import LetterboxInfo, letterbox
@@ -166,10 +166,7 @@ class Detector:
         )
         if self.uint8_input:
             return img[None], info
-        blob = cv2.dnn.blobFromImage(img, scalefactor=1 / 255.0, swapRB=True)  # NCHW RGB float32
-        return (
-            blob if self.backend.input_dtype == np.float32 else blob.astype(self.backend.input_dtype)
-        ), info
+        return to_blob(img, self.backend.input_dtype), info
 
     def postprocess(self, outputs: list[np.ndarray], infos: Sequence[LetterboxInfo]) -> list[Detections]:
         """Model outputs of a batch → one `Detections` per image, in original-image pixels."""

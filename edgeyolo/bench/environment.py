@@ -237,7 +237,7 @@ def collect_environment(threads: int | None = None) -> dict:
     """Everything about this machine a reader needs to interpret (or reproduce) the figures."""
     thread_env = {
         k: os.environ[k]
-        for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+        for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
         if k in os.environ
     }
     return {

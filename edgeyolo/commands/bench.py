@@ -5,6 +5,7 @@ runtime (no torch) unless a `.pt` is measured or a format has to be exported on 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -71,6 +72,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    quiet_idle_threads()
     from edgeyolo.bench.environment import collect_environment
     from edgeyolo.bench.harness import BenchError, BenchOptions, run_benchmark
     from edgeyolo.bench.report import format_table, to_json, write_csv, write_json, write_markdown
@@ -277,6 +279,16 @@ def _model(path: str, backend: str, name: str, args: argparse.Namespace, half: b
 def _add_options(model, args: argparse.Namespace) -> None:
     if args.threads and model.backend_name in ("onnxruntime", "openvino") and model.device in ("cpu", "CPU"):
         model.options["threads"] = args.threads
+
+
+def quiet_idle_threads() -> None:
+    """Make idle OpenMP threads (torch's) sleep instead of spinning, unless the user chose a policy.
+
+    The bench takes turns between models on the same cores: a pool still spinning after its call returns
+    takes the cores from the next model and makes it look slower than it runs alone (onnxruntime's pools
+    stop on their own, see its backend's `spinning`). OpenMP reads this when torch is first imported.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def _set_torch_threads(models, threads: int | None) -> None:

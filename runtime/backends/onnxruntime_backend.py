@@ -17,6 +17,14 @@ _PRECISION_ADVICE = (
     "for bf16 use --backend openvino (on a CPU with BF16), for fp16 export with --half, for fp32 use an "
     "fp32 export"
 )
+# onnxruntime's intra-op threads: "run" spins while a run is in flight and stops when it returns, so the
+# pool does not take the cores from the caller's own work (letterbox, decode, the app) or from another model
+# between frames; "always" is onnxruntime's own default (idle threads keep spinning); "never" always sleeps.
+SPINNING = {
+    "run": {"session.force_spinning_stop": "1"},
+    "always": {},
+    "never": {"session.intra_op.allow_spinning": "0"},
+}
 _DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(uint8)": np.uint8}
 
 
@@ -40,6 +48,19 @@ def providers_for(device: str, available: list[str]) -> list[str]:
     return [*found, "CPUExecutionProvider"]
 
 
+def _spinning_mode(spinning: str | bool) -> str:
+    if isinstance(spinning, bool):
+        return "always" if spinning else "never"
+    if spinning not in SPINNING:
+        raise BackendError(f"spinning must be one of {', '.join(SPINNING)} (or true/false), got {spinning!r}")
+    return spinning
+
+
+def spinning_config(spinning: str | bool) -> dict[str, str]:
+    """onnxruntime session config entries for a spinning mode (see `SPINNING`)."""
+    return SPINNING[_spinning_mode(spinning)]
+
+
 def _ports(args) -> list[Port]:
     """onnxruntime's NodeArg list as Ports (a named or missing dimension is dynamic)."""
     return [
@@ -60,18 +81,19 @@ class OnnxRuntimeBackend(Backend):
         path: str | Path,
         device: str = "cpu",
         threads: int | None = None,
-        spinning: bool = True,
+        spinning: str | bool = "run",
         precision: str | None = None,
     ) -> None:
-        """`precision`: None/"auto", or the precision the file stores (onnxruntime runs it as exported)."""
+        """`precision`: None/"auto", or the precision the file stores (onnxruntime runs it as exported).
+        `spinning`: "run" (default), "always" or "never" (see `SPINNING`); True/False mean always/never."""
         super().__init__(path)
         ort = require_library("onnxruntime", None, "onnxruntime")
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
         if threads:
             opts.intra_op_num_threads = threads
-        if not spinning:  # idle intra-op threads sleep instead of spinning: for CPUs shared with other work
-            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        for key, value in spinning_config(spinning).items():
+            opts.add_session_config_entry(key, value)
         providers = providers_for(device, ort.get_available_providers())
         options = [{"device_id": int(device.split(":")[1])} if ":" in device else {} for _ in providers]
         try:
@@ -97,7 +119,11 @@ class OnnxRuntimeBackend(Backend):
         self.input_name = inp.name
         self.input_dtype = np.dtype(_DTYPES.get(inp.type, np.float32))
         self.fixed_batch = inp.shape[0] if isinstance(inp.shape[0], int) else None
-        self.details = {"providers": ",".join(self.session.get_providers()), "precision": ran}
+        self.details = {
+            "providers": ",".join(self.session.get_providers()),
+            "precision": ran,
+            "spinning": _spinning_mode(spinning),
+        }
 
     def infer(self, inputs: np.ndarray) -> list[np.ndarray]:
         return self.session.run(None, {self.input_name: inputs})  # InferenceSession.run is thread-safe

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from edgeyolo.cli import main
+from edgeyolo.commands.bench import quiet_idle_threads
 from edgeyolo.defaults import SHIPPED_NAME, shipped_onnx
 from tests.conftest import run_without_torch
 
@@ -20,7 +22,11 @@ STAGES = {"letterbox", "inference", "postprocess", "end_to_end"}
 STATS = {"n", "min", "median", "mean", "p90", "p99", "max", "std"}
 
 
-def test_reports_on_the_shipped_onnx(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_reports_on_the_shipped_onnx(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OMP_WAIT_POLICY", "placeholder")  # so that teardown restores the caller's value
+    monkeypatch.delenv("OMP_WAIT_POLICY")
     j, c, m = tmp_path / "b.json", tmp_path / "b.csv", tmp_path / "b.md"
     assert main(["bench", "--model", ONNX, *QUICK, "--json", str(j), "--csv", str(c), "--md", str(m)]) == 0
     table = capsys.readouterr().out
@@ -32,8 +38,10 @@ def test_reports_on_the_shipped_onnx(tmp_path: Path, capsys: pytest.CaptureFixtu
     env = doc["environment"]
     assert env["cpu"]["model"] and env["libraries"]["onnxruntime"]
     assert env["memory"]["peak_rss_mb"] > 0
+    assert env["threads"]["env"]["OMP_WAIT_POLICY"] == "PASSIVE"  # idle torch threads sleep between turns
     (model,) = doc["models"]
     assert model["backend"] == "onnxruntime" and model["imgsz"] == [320, 320]
+    assert model["details"]["spinning"] == "run"  # idle onnxruntime threads too
     assert set(model["stages_ms"]) == STAGES
     for stage in STAGES:
         s = model["stages_ms"][stage]
@@ -45,6 +53,12 @@ def test_reports_on_the_shipped_onnx(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert {r["stage"] for r in rows} == STAGES and all(r["backend"] == "onnxruntime" for r in rows)
     md = m.read_text()
     assert "| model |" in md and "onnxruntime" in md.lower()
+
+
+def test_a_chosen_openmp_wait_policy_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    quiet_idle_threads()
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
 
 
 def test_two_models_interleaved_with_ratio(tmp_path: Path) -> None:

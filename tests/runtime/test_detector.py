@@ -10,7 +10,7 @@ import onnx
 import pytest
 
 from edgeyolo.runtime import Contract, ContractError, Detections, Detector, letterbox, nms
-from edgeyolo.runtime.backends import Backend
+from edgeyolo.runtime.backends import Backend, BackendError
 from edgeyolo.runtime.decode import decode_decoded
 
 torch = pytest.importorskip("torch")
@@ -107,6 +107,32 @@ def test_openvino_runs_the_precision_asked(models) -> None:
             "f32" in det.backend.details["inference_precision"].lower()
             or "float32" in det.backend.details["inference_precision"]
         )
+
+
+@pytest.mark.parametrize(
+    ("spinning", "mode", "entries"),
+    [
+        (None, "run", {"session.force_spinning_stop": "1"}),  # the default
+        ("always", "always", {}),
+        (True, "always", {}),
+        (False, "never", {"session.intra_op.allow_spinning": "0"}),
+    ],
+)
+def test_onnxruntime_thread_spinning(models, frame, spinning, mode: str, entries: dict) -> None:
+    options = {} if spinning is None else {"spinning": spinning}
+    with Detector(models["raw"], backend="onnxruntime", conf=CONF, **options) as det:
+        assert det.backend.details["spinning"] == mode
+        session_options = det.backend.session.get_session_options()
+        for key, value in entries.items():
+            assert session_options.get_session_config_entry(key) == value
+        got = det.detect(frame)
+    with Detector(models["raw"], backend="openvino", conf=CONF) as reference:
+        np.testing.assert_allclose(got.xyxy, reference.detect(frame).xyxy, atol=1e-2)
+
+
+def test_onnxruntime_refuses_an_unknown_spinning_mode(models) -> None:
+    with pytest.raises(BackendError, match="spinning must be one of run, always, never"):
+        Detector(models["raw"], backend="onnxruntime", spinning="sometimes")
 
 
 def run_in_threads(det: Detector, frames: list[np.ndarray], n_threads: int = 8) -> dict[int, Detections]:
