@@ -185,9 +185,12 @@ def _verified_export(ctx: BenchContext, **request) -> Callable[[Path, Path], Non
     return make
 
 
-def _exported(ctx: BenchContext, tag: str, export: Callable[[Path, Path], None]) -> Path | None:
-    """A cached artifact derived from the FP32 ONNX (named after its hash), made once by `export`."""
-    source = ctx.onnx()
+def _exported(
+    ctx: BenchContext, tag: str, export: Callable[[Path, Path], None], source: Path | None = None
+) -> Path | None:
+    """A cached artifact derived from `source` (default: the FP32 ONNX), named after its hash, made once
+    by `export`."""
+    source = source or ctx.onnx()
     if source is None:
         return None
     sha = sha256_file(source)[:12]
@@ -233,9 +236,11 @@ def native_bf16() -> bool:
     return openvino_precision("auto", "fp32", capabilities) == "bf16"
 
 
-def _openvino_ir(weights: str, compute: str = "fp32") -> Maker:
+def _openvino_ir(weights: str, compute: str = "fp32", uint8_input: bool = False) -> Maker:
     """An IR with `weights` (fp32, fp16, int8, or bf16: fp32 weights marked for bf16) run with its float
-    parts computed in `compute`; bf16 rows only where the CPU has native BF16."""
+    parts computed in `compute`; bf16 rows only where the CPU has native BF16. `uint8_input`: exported
+    with `--input uint8` (the letterboxed frame goes in as it is; made from the shipped checkpoint, so it
+    needs torch)."""
 
     def make(ctx: BenchContext) -> BenchModel | None:
         if ctx.gpu or not importable("openvino") or (weights == "int8" and not _can_quantize(ctx)):
@@ -245,8 +250,8 @@ def _openvino_ir(weights: str, compute: str = "fp32") -> Maker:
             if note not in ctx.notes:
                 ctx.notes.append(note)
             return None
-        export = _verified_export(
-            ctx, format="openvino", half=weights == "fp16", int8=weights == "int8", bf16=weights == "bf16"
+        request = dict(
+            format="openvino", half=weights == "fp16", int8=weights == "int8", bf16=weights == "bf16"
         )
         verified_by_map = weights in ("int8", "bf16")
         suffix = "-sym" if weights == "int8" else ""  # symmetric activations since the NNCF preset change
@@ -255,13 +260,23 @@ def _openvino_ir(weights: str, compute: str = "fp32") -> Maker:
             if verified_by_map
             else f"openvino-{weights}-verified"
         )
-        path = _exported(ctx, tag, export)
+        source = None
+        if uint8_input:
+            if not ctx.torch:
+                ctx.notes.append(f"OpenVINO IR {weights.upper()} with uint8 input: exporting it needs torch")
+                return None
+            h, w = ctx.imgsz or ctx.shipped_imgsz()
+            request.update(input="uint8", imgsz=(h, w))
+            tag, source = f"{h}x{w}-{tag}-uint8-input", shipped_weights()
+        path = _exported(ctx, tag, _verified_export(ctx, **request), source)
         if path is None:
             return None
         # What the CPU computes in is stated, never left to OpenVINO's default (bf16 on CPUs that have it).
         label = "OpenVINO IR " + ("BF16" if weights == "bf16" else weights.upper())
         if compute == "bf16" and weights != "bf16":
             label += "+BF16"
+        if uint8_input:
+            label += " uint8 in"
         return BenchModel(path, "openvino", "cpu", {"precision": compute}, label)
 
     return make
@@ -279,6 +294,7 @@ FORMATS: list[tuple[str, Maker]] = [
     ("openvino-int8", _openvino_ir("int8")),
     ("openvino-bf16", _openvino_ir("bf16", compute="bf16")),
     ("openvino-int8-bf16", _openvino_ir("int8", compute="bf16")),
+    ("openvino-int8-bf16-uint8", _openvino_ir("int8", compute="bf16", uint8_input=True)),
 ]
 
 

@@ -80,7 +80,8 @@ class OpenVINOBackend(Backend):
 
     def infer(self, inputs: np.ndarray) -> list[np.ndarray]:
         request = self._request()
-        request.infer({0: inputs})
+        # Shared, not copied: the call is synchronous and the array is only read while it runs.
+        request.infer({0: np.ascontiguousarray(inputs)}, share_inputs=True)
         return [request.get_output_tensor(i).data.copy() for i in range(len(self.compiled.outputs))]
 
     def close(self) -> None:
