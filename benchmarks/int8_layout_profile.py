@@ -28,11 +28,14 @@ import numpy as np
 import onnxruntime as ort
 
 from edgeyolo.export.ort_graph import FLOAT_CONVS, optimized_graph
+from edgeyolo.runtime.backends.onnxruntime_backend import spinning_config
 
 
 def session(path: str, profile: str | None = None) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.log_severity_level = 3
+    for key, value in spinning_config("run").items():  # the runtime's default: no spinning between calls
+        options.add_session_config_entry(key, value)
     if profile:
         options.enable_profiling = True
         options.profile_file_prefix = profile

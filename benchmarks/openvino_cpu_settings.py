@@ -18,9 +18,14 @@ import numpy as np
 import onnxruntime as ort
 import openvino as ov
 
+from edgeyolo.runtime.backends.onnxruntime_backend import spinning_config
+
 
 def onnxruntime_call(onnx_path: Path, x: np.ndarray) -> Callable[[], object]:
-    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    for key, value in spinning_config("run").items():  # the runtime's default: no spinning between calls
+        options.add_session_config_entry(key, value)
+    session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
     return lambda: session.run(None, {name: x})
 
