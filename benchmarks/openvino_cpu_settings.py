@@ -3,14 +3,17 @@
 Compiles one model (ONNX or IR) several ways — performance hint, thread count, pinning, compute precision,
 input copied or shared — and times each against onnxruntime FP32 on the same ONNX, interleaved in one
 process. Prints the median per-round ratio (onnxruntime time / this variant's time: > 1 is faster).
+`--profile` also prints where the time goes in the runtime's default setting: OpenVINO's per-node
+counters summed by node type and kernel.
 
-    python benchmarks/openvino_cpu_settings.py --onnx m640.onnx --model ir-int8/ --rounds 80
+    python benchmarks/openvino_cpu_settings.py --onnx m640.onnx --model ir-int8/ --rounds 80 [--profile]
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -57,6 +60,24 @@ def variants(precision: str) -> dict[str, tuple[dict, bool]]:
     }
 
 
+def kernel_profile(core: ov.Core, model: ov.Model, precision: str, x: np.ndarray, runs: int = 30) -> None:
+    """Print OpenVINO's per-node time (PERF_COUNT) summed by (node type, kernel), largest first."""
+    config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision, "PERF_COUNT": True}
+    request = core.compile_model(model, "CPU", config).create_infer_request()
+    for _ in range(5):
+        request.infer({0: x}, share_inputs=True)
+    total: Counter = Counter()
+    for _ in range(runs):
+        request.infer({0: x}, share_inputs=True)
+        for node in request.profiling_info:
+            if node.status == node.Status.EXECUTED:
+                total[(node.node_type, node.exec_type)] += node.real_time.total_seconds() * 1e3 / runs
+    whole = sum(total.values())
+    print(f"{precision}: {whole:.2f} ms per call in executed nodes (with counters on)")
+    for (node_type, kernel), ms in total.most_common(12):
+        print(f"  {ms:7.3f} ms {100 * ms / whole:5.1f}%  {node_type:18s} {kernel}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--onnx", type=Path, required=True, help="the FP32 ONNX: the onnxruntime baseline")
@@ -64,6 +85,7 @@ def main() -> None:
     p.add_argument("--precision", nargs="+", default=["f32", "bf16"], help="OpenVINO inference precisions")
     p.add_argument("--rounds", type=int, default=60)
     p.add_argument("--warmup", type=int, default=10)
+    p.add_argument("--profile", action="store_true", help="also print where the time goes, by kernel")
     args = p.parse_args()
 
     core = ov.Core()
@@ -91,6 +113,9 @@ def main() -> None:
     for name, t in times.items():
         t = np.asarray(t)
         print(f"{name:44s} median {1e3 * np.median(t):7.2f} ms   ratio {np.median(base / t):5.2f}x")
+    if args.profile:
+        for precision in args.precision:
+            kernel_profile(core, model, precision, x)
 
 
 if __name__ == "__main__":
