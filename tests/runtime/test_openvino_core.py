@@ -11,9 +11,9 @@ import sys
 import pytest
 
 from edgeyolo.defaults import shipped_onnx
+from edgeyolo.runtime.backends.openvino_core import shared_core
 
 pytest.importorskip("openvino")
-from edgeyolo.runtime.backends.openvino_core import shared_core  # noqa: E402
 
 # Loads two OpenVINO models, frees them in the order they were made (as `edgeyolo bench --precision fp32
 # auto` did) or frees one on another thread, then takes a signal with a Python handler, which CPython runs
