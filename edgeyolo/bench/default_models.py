@@ -228,11 +228,10 @@ def _onnx_int8(ctx: BenchContext) -> BenchModel | None:
 
 def native_bf16() -> bool:
     """Whether OpenVINO computes bf16 natively on this CPU (AVX-512 BF16 or AMX)."""
-    import openvino as ov
-
+    from edgeyolo.runtime.backends.openvino_core import shared_core
     from edgeyolo.runtime.precision import openvino_precision
 
-    capabilities = ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    capabilities = shared_core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
     return openvino_precision("auto", "fp32", capabilities) == "bf16"
 
 

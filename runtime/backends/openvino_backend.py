@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeyolo.runtime.backends.base import Backend, BackendError, require_library
+from edgeyolo.runtime.backends.openvino_core import shared_core
 from edgeyolo.runtime.graph_check import Port, check_graph
 from edgeyolo.runtime.precision import OPENVINO_HINT, PrecisionError, from_openvino, openvino_precision
 
@@ -28,8 +29,8 @@ class OpenVINOBackend(Backend):
         threads: int | None = None,
     ) -> None:
         super().__init__(path)
-        ov = require_library("openvino", "openvino", "OpenVINO")
-        core = ov.Core()
+        require_library("openvino", "openvino", "OpenVINO")
+        core = shared_core()  # never a Core of our own: see openvino_core
         path = Path(path)
         if path.is_dir():
             path = path / "model.xml"
