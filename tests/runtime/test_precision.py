@@ -6,10 +6,9 @@ and without BF16; the backends are real (OpenVINO, onnxruntime, torch) on a tiny
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from edgeyolo.runtime import Detector, PrecisionError, load_backend
@@ -91,35 +90,20 @@ def test_openvino_default_runs_fp32(files) -> None:
         assert det.backend.details["inference_precision"] == "f32"
 
 
-# Run in its own process: OpenVINO's bf16 kernels in the pytest process were followed, much later in the
-# full suite, by a SIGSEGV of that process when it next started a child process (not understood yet).
-BF16_CHECK = """
-import sys
-import numpy as np
-from edgeyolo.runtime import load_backend
-x = np.random.default_rng(0).random((1, 3, 64, 64), dtype=np.float32)
-with load_backend(sys.argv[1], "openvino", precision="fp32") as exact:
-    ref = exact.infer(x)
-for asked in ("bf16", "auto"):
-    with load_backend(sys.argv[1], "openvino", precision=asked) as b:
-        got = b.infer(x)
-        rel = max(float(np.abs(g - r).max()) / max(1.0, float(np.abs(r).max())) for g, r in zip(got, ref))
-        print(asked, b.details["precision"], rel)
-"""
-
-
 @needs_bf16
 def test_openvino_bf16_is_what_runs_and_changes_the_numbers_a_little(files) -> None:
-    run = subprocess.run(
-        [sys.executable, "-c", BF16_CHECK, str(files["fp32"])], capture_output=True, text=True, timeout=300
-    )
-    assert run.returncode == 0, run.stderr
-    lines = run.stdout.splitlines()
-    assert [line.split()[0] for line in lines] == ["bf16", "auto"], run.stdout
-    for line in lines:
-        _, ran, rel = line.split()
-        assert ran == "bf16", line
-        assert 1e-5 < float(rel) < 0.1, line  # bf16 really ran (fp32 agrees to ~1e-6), and is close
+    x = np.random.default_rng(0).random((1, 3, 64, 64), dtype=np.float32)
+    with load_backend(files["fp32"], "openvino", precision="fp32") as exact:
+        ref = exact.infer(x)
+    for asked in ("bf16", "auto"):
+        with load_backend(files["fp32"], "openvino", precision=asked) as b:
+            assert b.details["precision"] == "bf16"
+            got = b.infer(x)
+        rel = max(
+            float(np.abs(g - r).max()) / max(1.0, float(np.abs(r).max()))
+            for g, r in zip(got, ref, strict=True)
+        )
+        assert 1e-5 < rel < 0.1  # bf16 arithmetic really ran (fp32 would agree to ~1e-6), and is close
 
 
 def test_onnxruntime_refuses_what_it_cannot_run(files) -> None:
