@@ -67,6 +67,14 @@ def openvino_precision(
     return requested
 
 
+def openvino_auto(device: str = "CPU") -> str:
+    """What `auto` computes in on this machine's OpenVINO `device` (needs OpenVINO)."""
+    from edgeyolo.runtime.backends.openvino_core import shared_core
+
+    capabilities = shared_core().get_property(device, "OPTIMIZATION_CAPABILITIES")
+    return openvino_precision("auto", "fp32", capabilities, device)
+
+
 def from_openvino(hint: object) -> str:
     """Our name for an OpenVINO element type or hint value read back from a compiled model."""
     text = hint.to_string() if hasattr(hint, "to_string") else str(hint)

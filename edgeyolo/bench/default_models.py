@@ -228,11 +228,9 @@ def _onnx_int8(ctx: BenchContext) -> BenchModel | None:
 
 def native_bf16() -> bool:
     """Whether OpenVINO computes bf16 natively on this CPU (AVX-512 BF16 or AMX)."""
-    from edgeyolo.runtime.backends.openvino_core import shared_core
-    from edgeyolo.runtime.precision import openvino_precision
+    from edgeyolo.runtime.precision import openvino_auto
 
-    capabilities = shared_core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
-    return openvino_precision("auto", "fp32", capabilities) == "bf16"
+    return openvino_auto("CPU") == "bf16"
 
 
 def _openvino_ir(weights: str, compute: str = "fp32", uint8_input: bool = False) -> Maker:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from edgeyolo.runtime import Detector, PrecisionError, load_backend
-from edgeyolo.runtime.precision import openvino_precision, stored_precision
+from edgeyolo.runtime.precision import openvino_auto, openvino_precision, stored_precision
 
 torch = pytest.importorskip("torch")
 ov = pytest.importorskip("openvino")
@@ -84,6 +84,12 @@ def test_stored_precision_backends_run_the_file_as_exported() -> None:
 
 
 # -- what really ran ---------------------------------------------------------------------------------------
+def test_auto_on_this_machine_is_what_openvino_runs_for_auto(files) -> None:
+    pytest.importorskip("openvino")
+    with Detector(files["fp32"], backend="openvino", precision="auto") as det:
+        assert det.backend.details["precision"] == openvino_auto("CPU")
+
+
 def test_openvino_default_runs_fp32(files) -> None:
     with Detector(files["fp32"], backend="openvino") as det:
         assert det.backend.details["precision"] == "fp32"
