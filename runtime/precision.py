@@ -69,10 +69,9 @@ def openvino_precision(
 
 def openvino_auto(device: str = "CPU") -> str:
     """What `auto` computes in on this machine's OpenVINO `device` (needs OpenVINO)."""
-    from edgeyolo.runtime.backends.openvino_core import shared_core
+    from edgeyolo.runtime.backends.openvino_core import device_capabilities
 
-    capabilities = shared_core().get_property(device, "OPTIMIZATION_CAPABILITIES")
-    return openvino_precision("auto", "fp32", capabilities, device)
+    return openvino_precision("auto", "fp32", device_capabilities(device), device)
 
 
 def from_openvino(hint: object) -> str:

@@ -92,7 +92,8 @@ class OnnxRuntimeBackend(Backend):
         opts.log_severity_level = 3
         if threads:
             opts.intra_op_num_threads = threads
-        for key, value in spinning_config(spinning).items():
+        spin_mode = _spinning_mode(spinning)
+        for key, value in SPINNING[spin_mode].items():
             opts.add_session_config_entry(key, value)
         providers = providers_for(device, ort.get_available_providers())
         options = [{"device_id": int(device.split(":")[1])} if ":" in device else {} for _ in providers]
@@ -122,7 +123,7 @@ class OnnxRuntimeBackend(Backend):
         self.details = {
             "providers": ",".join(self.session.get_providers()),
             "precision": ran,
-            "spinning": _spinning_mode(spinning),
+            "spinning": spin_mode,
         }
 
     def infer(self, inputs: np.ndarray) -> list[np.ndarray]:

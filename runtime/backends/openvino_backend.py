@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeyolo.runtime.backends.base import Backend, BackendError, require_library
-from edgeyolo.runtime.backends.openvino_core import shared_core
+from edgeyolo.runtime.backends.openvino_core import device_capabilities, shared_core
 from edgeyolo.runtime.graph_check import Port, check_graph
 from edgeyolo.runtime.precision import OPENVINO_HINT, PrecisionError, from_openvino, openvino_precision
 
@@ -45,7 +45,7 @@ class OpenVINOBackend(Backend):
         device = {"cpu": "CPU", "gpu": "GPU", "npu": "NPU", "auto": "AUTO"}.get(device.lower(), device)
         config = {"PERFORMANCE_HINT": performance_hint}
         if device.startswith(("CPU", "GPU")):
-            capabilities = _capabilities(core, device)
+            capabilities = device_capabilities(device)
             chosen = openvino_precision(precision, self.contract.precision, capabilities, device)
             config["INFERENCE_PRECISION_HINT"] = OPENVINO_HINT[chosen]
         elif precision is not None:
@@ -88,15 +88,6 @@ class OpenVINOBackend(Backend):
     def close(self) -> None:
         self.compiled = None
         self._local = threading.local()
-
-
-def _capabilities(core, device: str) -> list[str]:
-    """What the device computes natively (FP32, BF16, FP16, INT8 …)."""
-    try:
-        return list(core.get_property(device, "OPTIMIZATION_CAPABILITIES"))
-    except Exception as exc:  # an unknown or absent device is a RuntimeError from C++
-        found = ", ".join(core.available_devices) or "none"
-        raise BackendError(f"OpenVINO has no usable {device} device here (available: {found})") from exc
 
 
 def _ports(ports) -> list[Port]:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from edgeyolo.runtime.backends.base import BackendError
+
 _lock = threading.Lock()
 _core: Any = None
 
@@ -28,3 +30,13 @@ def shared_core() -> Any:
 
             _core = ov.Core()
         return _core
+
+
+def device_capabilities(device: str) -> list[str]:
+    """What OpenVINO's `device` computes natively (FP32, BF16, FP16, INT8 …)."""
+    core = shared_core()
+    try:
+        return list(core.get_property(device, "OPTIMIZATION_CAPABILITIES"))
+    except Exception as exc:  # an unknown or absent device is a RuntimeError from C++
+        found = ", ".join(core.available_devices) or "none"
+        raise BackendError(f"OpenVINO has no usable {device} device here (available: {found})") from exc

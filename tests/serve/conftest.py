@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
@@ -84,6 +84,11 @@ def served(tmp_path_factory):
     assert not pid_alive(pid), f"tritonserver {pid} outlived its fixture"
 
 
-@pytest.fixture(scope="session")
-def repo_dir(served) -> Path:
-    return served.repository
+def assert_clients_match(client_job, want: dict, clients: int = 8, per_client: int = 4) -> None:
+    """Run `client_job(k)` for `clients` clients at once; every (key, detections) it returns must equal
+    `want[key]` exactly."""
+    with ThreadPoolExecutor(clients) as pool:
+        results = [r for job in pool.map(client_job, range(clients)) for r in job]
+    assert len(results) == clients * per_client
+    for key, dets in results:
+        np.testing.assert_array_equal(dets, want[key], err_msg=f"request {key[0]} conf {key[1]}")

@@ -4,14 +4,13 @@ and gRPC, refuses malformed frames with a clear error and keeps serving."""
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
 from edgeyolo.defaults import shipped_onnx
 from edgeyolo.runtime import Detector
-from tests.serve.conftest import SERVED_MAX_PIXELS, raw_frames
+from tests.serve.conftest import SERVED_MAX_PIXELS, assert_clients_match, raw_frames
 
 tritonclient = pytest.importorskip("tritonclient")
 import tritonclient.grpc as grpcclient  # noqa: E402
@@ -63,11 +62,7 @@ def test_concurrent_http_and_grpc_clients_get_the_in_process_detections(served):
             got.append(((i, conf), infer_frames(client, module, [frames[i]], **params)[0]))
         return got
 
-    with ThreadPoolExecutor(8) as pool:
-        results = [r for job in pool.map(client_job, range(8)) for r in job]
-    assert len(results) == 8 * 4
-    for key, dets in results:
-        np.testing.assert_array_equal(dets, want[key], err_msg=f"frame {key[0]} conf {key[1]}")
+    assert_clients_match(client_job, want)
 
 
 @pytest.mark.parametrize("module", [httpclient, grpcclient], ids=["http", "grpc"])

@@ -14,7 +14,7 @@ import pytest
 
 from edgeyolo.defaults import shipped_onnx
 from edgeyolo.runtime import Detector
-from tests.serve.conftest import encoded_images, free_ports, pid_alive, require_triton
+from tests.serve.conftest import assert_clients_match, encoded_images, free_ports, pid_alive, require_triton
 
 tritonclient = pytest.importorskip("tritonclient")
 import tritonclient.grpc as grpcclient  # noqa: E402
@@ -58,11 +58,7 @@ def test_concurrent_http_and_grpc_clients_get_the_in_process_detections(served):
             got.append(((i, conf), dets[0, : int(num[0, 0])]))
         return got
 
-    with ThreadPoolExecutor(8) as pool:
-        results = [r for job in pool.map(client_job, range(8)) for r in job]
-    assert len(results) == 8 * 4
-    for key, dets in results:
-        np.testing.assert_array_equal(dets, want[key], err_msg=f"image {key[0]} conf {key[1]}")
+    assert_clients_match(client_job, want)
 
 
 def test_a_request_may_carry_several_images(served):
