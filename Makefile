@@ -44,4 +44,4 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info $(DEMO)
+	rm -rf $(VENV) build dist site *.egg-info $(DEMO)
