@@ -20,7 +20,7 @@ def cache_root() -> Path:
 
 
 def shipped_weights() -> Path:
-    """The shipped checkpoint (trained on the synthetic shapes dataset; see the README)."""
+    """The shipped checkpoint (trained on the synthetic shapes dataset; see docs/models.md)."""
     return Path(str(resources.files("edgeyolo.assets") / f"{SHIPPED_NAME}.pt"))
 
 

@@ -35,7 +35,7 @@ def test_onnx_is_the_export_of_the_shipped_checkpoint() -> None:
 
 @pytest.fixture(scope="module")
 def held_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The README's held-out set: 300 images drawn with seed 1 (the model was trained on seed 0)."""
+    """The held-out set of docs/measurements.md: 300 images of seed 1 (the model was trained on seed 0)."""
     return generate(tmp_path_factory.mktemp("heldout"), {"val": 300}, seed=1, imgsz=256)
 
 

@@ -1,1 +1,1 @@
-"""The shipped model: a yolov5s-mobilenetv2 trained on edgeyolo's synthetic shapes dataset (see README)."""
+"""The shipped model: a yolov5s-mobilenetv2 trained on synthetic shapes (see docs/models.md)."""

@@ -2,7 +2,7 @@
 
 The sidecar is read and checked (TensorRT version, compute capability, DLA, the plan's sha256) before the
 plan is deserialised. Each thread gets its own execution context, CUDA stream and device buffers.
-Written against the TensorRT 10 Python API; see the README for what has been run on real hardware.
+Written against the TensorRT 10 Python API; docs/tensorrt.md says what has been run on real hardware.
 """
 
 from __future__ import annotations

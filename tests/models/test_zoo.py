@@ -31,7 +31,7 @@ DOCUMENTED_ROWS = [
     ("yolov4-mobilenetv3-large", 4, 17, 7_544_832),  # SPPCSP [960, 512, 1]
 ]
 
-# Our own scaled variants of seed 004, with the counts the README's model table prints.
+# Our own scaled variants of seed 004, with the counts the model table of docs/models.md prints.
 SCALED_PARAMS = {
     ("yolov5n-mobilenetv2", 80): 378_061,
     ("yolov5s-mobilenetv2", 80): 1_354_653,
