@@ -4,7 +4,15 @@ High-score detections are matched to every track first; low-score ones then resc
 over (occluded objects lose score before they vanish). Unmatched tracks stay in a lost-track buffer;
 unmatched high-score detections start new tracks, which get an identity once matched on consecutive
 frames. Follows the association, lifecycle and Kalman tuning of Roboflow `trackers`' ByteTrack (tests
-prove the identities agree), adds class-aware matching and bounds on per-frame work.
+prove the identities agree with ``class_mismatch_weight=1, duplicate_iou=1``) and adds:
+
+- class-aware matching that tolerates class flicker: a detection of another class than the track's
+  (the class it started with) competes with its IoU weighted by ``class_mismatch_weight``, so a
+  same-class detection wins a tie-break but a one-frame misclassification keeps the identity;
+- one identity per object: boxes of different classes on the same object (class-aware NMS keeps
+  both) are merged, only the most confident is tracked;
+- bounds: at most ``max_detections`` boxes per frame (the caller picks the most confident) and
+  ``2 * max_detections`` tracks (the longest-lost are dropped first).
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from edgeyolo.runtime.nms import nms
 from edgeyolo.runtime.tracking.assignment import assign, box_iou
 from edgeyolo.runtime.tracking.errors import TrackingError
 from edgeyolo.runtime.tracking.kalman import BoxKalman
@@ -42,8 +51,19 @@ class ByteTrackOptions:
     minimum_consecutive_frames: int = field(
         default=2, metadata={"help": "consecutive matched frames before a track gets an identity"}
     )
-    class_aware: bool = field(
-        default=True, metadata={"help": "match a track only to detections of its own class"}
+    class_mismatch_weight: float = field(
+        default=0.5,
+        metadata={
+            "help": "class-aware matching: IoU weight of a detection whose class differs from the track's "
+            "(0: never match across classes, 1: ignore classes)"
+        },
+    )
+    duplicate_iou: float = field(
+        default=0.7,
+        metadata={
+            "help": "boxes of any class overlapping a more confident one this much are the same object "
+            "(only the most confident is tracked; 1: off)"
+        },
     )
     max_detections: int = field(
         default=1000, metadata={"help": "detections per frame considered (the most confident ones)"}
@@ -54,7 +74,8 @@ class ByteTrackOptions:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
                 raise TrackingError(f"{name} must be a positive number, got {value!r}")
-        for name in ("track_activation_threshold", "high_conf_det_threshold", "minimum_iou_threshold"):
+        unit = ("track_activation_threshold", "high_conf_det_threshold", "minimum_iou_threshold")
+        for name in (*unit, "class_mismatch_weight", "duplicate_iou"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
                 raise TrackingError(f"{name} must be a number in [0, 1], got {value!r}")
@@ -62,8 +83,6 @@ class ByteTrackOptions:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
                 raise TrackingError(f"{name} must be an integer ≥ {low}, got {value!r}")
-        if not isinstance(self.class_aware, bool):
-            raise TrackingError(f"class_aware must be True or False, got {self.class_aware!r}")
 
     @property
     def max_lost_frames(self) -> int:
@@ -103,6 +122,10 @@ class ByteTrack:
         """Identities of one frame's boxes (finite, positive area; [N, 4] float64); -1 where none."""
         o = self.options
         out = np.full(len(xyxy), -1, np.int64)
+        if o.duplicate_iou < 1 and len(xyxy) > 1:
+            kept = np.zeros(len(xyxy), bool)
+            kept[nms(xyxy, confidence, None, o.duplicate_iou, len(xyxy))] = True
+            confidence = np.where(kept, confidence, -1.0)  # below every threshold: neither matched nor new
         if len(self.ids):
             self.hits[self.lost > 0] = 0
             self.kalman.predict()
@@ -110,7 +133,7 @@ class ByteTrack:
         predicted = self.kalman.boxes()
 
         high = np.flatnonzero(confidence >= o.high_conf_det_threshold)
-        low = np.flatnonzero(confidence < o.high_conf_det_threshold)
+        low = np.flatnonzero((confidence < o.high_conf_det_threshold) & (confidence >= 0))
         rows1, cols1 = self._match(np.arange(len(self.ids)), predicted, high, xyxy, class_id)
         left = np.setdiff1d(np.arange(len(self.ids)), rows1)
         rows2, cols2 = self._match(left, predicted, low, xyxy, class_id)
@@ -142,8 +165,10 @@ class ByteTrack:
         if not len(tracks) or not len(dets):
             return np.empty(0, np.int64), np.empty(0, np.int64)
         iou = box_iou(predicted[tracks], xyxy[dets])
-        if self.options.class_aware:
-            iou[self.classes[tracks][:, None] != class_id[dets][None, :]] = 0.0
+        if self.options.class_mismatch_weight != 1:
+            iou[self.classes[tracks][:, None] != class_id[dets][None, :]] *= (
+                self.options.class_mismatch_weight
+            )
         r, c = assign(iou, self.options.minimum_iou_threshold)
         return tracks[r], dets[c]
 

@@ -49,9 +49,8 @@ class Tracker:
             raise TypeError(f"update takes the Detections of one frame, got {type(detections).__name__}")
         xyxy = detections.xyxy.astype(np.float64)
         conf = detections.confidence
-        usable = (
-            np.isfinite(xyxy).all(1) & np.isfinite(conf) & (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])
-        )
+        finite = np.isfinite(xyxy).all(1) & np.isfinite(conf)
+        usable = finite & (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])
         rows = np.flatnonzero(usable)
         cap = self.options.max_detections
         if len(rows) > cap:
