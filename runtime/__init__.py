@@ -10,6 +10,7 @@ from edgeyolo.runtime.letterbox import LetterboxInfo, letterbox
 from edgeyolo.runtime.nms import nms
 from edgeyolo.runtime.precision import PrecisionError
 from edgeyolo.runtime.sources import Frame, Source, open_source
+from edgeyolo.runtime.tracking import LineCounter, Tracker, TrackingError, ZoneCounter
 
 __all__ = [
     "METADATA_KEY",
@@ -21,11 +22,15 @@ __all__ = [
     "Detections",
     "Detector",
     "Frame",
+    "LineCounter",
     "LetterboxInfo",
     "MissingBackendError",
     "PrecisionError",
     "Source",
     "StageTimes",
+    "Tracker",
+    "TrackingError",
+    "ZoneCounter",
     "decode_decoded",
     "decode_raw",
     "draw_detections",

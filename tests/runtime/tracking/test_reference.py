@@ -67,7 +67,9 @@ def rows_of(ids: np.ndarray, a: dict) -> MotRows:
 
 @pytest.mark.parametrize("name", sorted(META["scenarios"]))
 def test_identities_match_trackers_bytetrack(name):
-    ours, ref, a = track(name, class_mismatch_weight=1.0, duplicate_iou=1.0)  # `trackers` matches across classes
+    ours, ref, a = track(
+        name, class_mismatch_weight=1.0, duplicate_iou=1.0
+    )  # `trackers` matches across classes
     frames = META["scenarios"][name]["frames"]
     idf1 = evaluate(name, rows_of(ref, a), rows_of(ours, a), frames).identity["IDF1"]
     assert idf1 >= 0.99, f"{name}: IDF1 between edgeyolo and trackers is {idf1:.4f}"
