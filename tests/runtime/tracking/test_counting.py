@@ -38,7 +38,7 @@ def test_one_object_crossing_down_counts_once_in():
 def test_flicker_on_the_line_counts_once():
     rng = np.random.default_rng(0)
     frames = []
-    for f, (x, y) in enumerate(path(150, 250, 20) + path(250, 250, 1)):
+    for x, y in path(150, 250, 20) + path(250, 250, 1):
         frames.append([(box_at(x, y), 0)])
         if 190 < y < 210:  # hovering on the line, seen every other frame, its box jittering
             for _ in range(30):
