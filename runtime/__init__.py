@@ -1,6 +1,6 @@
 """edgeyolo.runtime: the torch-free inference path a camera app embeds (numpy and OpenCV only)."""
 
-from edgeyolo.runtime.annotate import draw_detections
+from edgeyolo.runtime.annotate import Trails, draw_detections, draw_line_counter, draw_zone_counter
 from edgeyolo.runtime.backends import Backend, BackendError, MissingBackendError, load_backend
 from edgeyolo.runtime.contract import METADATA_KEY, Contract, ContractError
 from edgeyolo.runtime.decode import Candidates, decode_decoded, decode_raw
@@ -30,10 +30,13 @@ __all__ = [
     "StageTimes",
     "Tracker",
     "TrackingError",
+    "Trails",
     "ZoneCounter",
     "decode_decoded",
     "decode_raw",
     "draw_detections",
+    "draw_line_counter",
+    "draw_zone_counter",
     "letterbox",
     "load_backend",
     "nms",
