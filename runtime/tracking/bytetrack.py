@@ -143,10 +143,10 @@ class ByteTrack:
         self.kalman.update(rows, xyxy[dets])
         self.lost[rows] = 0
         self.hits[rows] += 1
-        for row in rows:  # identities in ByteTrack's order: first-stage matches, then second
-            if self.ids[row] == -1 and self.hits[row] >= o.minimum_consecutive_frames:
-                self.ids[row] = self.next_id
-                self.next_id += 1
+        # identities in ByteTrack's order: first-stage matches, then second
+        confirmed = rows[(self.ids[rows] == -1) & (self.hits[rows] >= o.minimum_consecutive_frames)]
+        self.ids[confirmed] = np.arange(self.next_id, self.next_id + len(confirmed))
+        self.next_id += len(confirmed)
         out[dets] = self.ids[rows]
 
         unmatched_high = np.setdiff1d(high, cols1)
