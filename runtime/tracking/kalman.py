@@ -1,8 +1,8 @@
 """A constant-velocity Kalman filter on box corners, for all tracks at once.
 
 State per track: ``x1, y1, x2, y2`` and their velocities (8 values); measurement: the detected box.
-The noise is ByteTrack's as `trackers` sets it for its XYXY state (initial covariance I, process
-noise 0.01 I, measurement noise 0.1 I, in pixels), so the same detections predict the same boxes.
+The noise follows ByteTrack as `trackers` sets it for its XYXY state (initial covariance I, process
+noise 0.01 I, measurement noise 0.1 I, in pixels): with those, the same detections predict the same boxes.
 Every step works on stacked arrays, so 50 tracks cost a handful of numpy calls, not 50 filters.
 """
 

@@ -20,6 +20,10 @@ from edgeyolo.runtime.tracking import Tracker
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "tracking" / "bytetrack_reference.npz"
 
 
+# `trackers` matches across classes, tracks duplicate boxes, and trusts detections to 0.1 px²
+AS_TRACKERS = {"class_mismatch_weight": 1.0, "duplicate_iou": 1.0, "measurement_noise": 0.1}
+
+
 def load() -> tuple[dict, dict]:
     z = np.load(FIXTURE)
     return json.loads(str(z["meta"])), {k: z[k] for k in z.files if k != "meta"}
@@ -67,9 +71,7 @@ def rows_of(ids: np.ndarray, a: dict) -> MotRows:
 
 @pytest.mark.parametrize("name", sorted(META["scenarios"]))
 def test_identities_match_trackers_bytetrack(name):
-    ours, ref, a = track(
-        name, class_mismatch_weight=1.0, duplicate_iou=1.0
-    )  # `trackers` matches across classes
+    ours, ref, a = track(name, **AS_TRACKERS)
     frames = META["scenarios"][name]["frames"]
     idf1 = evaluate(name, rows_of(ref, a), rows_of(ours, a), frames).identity["IDF1"]
     assert idf1 >= 0.99, f"{name}: IDF1 between edgeyolo and trackers is {idf1:.4f}"
@@ -77,7 +79,7 @@ def test_identities_match_trackers_bytetrack(name):
     assert ((ours >= 0) == (ref >= 0)).mean() >= 0.99
 
 
-def test_class_aware_matching_stays_close_to_the_reference():
+def test_our_defaults_stay_close_to_the_reference():
     ours, ref, a = track("crowded_noisy")
     frames = META["scenarios"]["crowded_noisy"]["frames"]
     idf1 = evaluate("crowded_noisy", rows_of(ref, a), rows_of(ours, a), frames).identity["IDF1"]
