@@ -22,7 +22,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--train", type=_count, default=1000, help="number of training images")
     s.add_argument("--val", type=_count, default=200, help="number of validation images")
     s.add_argument("--seed", type=int, default=0, help="same seed → byte-identical files")
-    s.add_argument("--imgsz", type=int, default=320, help="image side in pixels (square)")
+    s.add_argument(
+        "--imgsz",
+        type=int,
+        help="image side in pixels (square; default 320, with --video 256: the shipped "
+        "model's training size)",
+    )
     s.add_argument("--workers", type=int, default=0, help="processes (0: one per CPU, at most 8)")
     s.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
     s.add_argument(
@@ -76,6 +81,8 @@ def _synth(args: argparse.Namespace) -> int:
 
     if args.video:
         return _synth_video(args)
+    if args.imgsz is None:
+        args.imgsz = 320
     start = time.perf_counter()
     counts = {"train": args.train, "val": args.val}
     path = generate(args.out, counts, args.seed, args.imgsz, args.overwrite, args.workers, _progress)
@@ -86,7 +93,10 @@ def _synth(args: argparse.Namespace) -> int:
 
 def _synth_video(args: argparse.Namespace) -> int:
     from edgeyolo.data.synth_video import generate_video
+    from edgeyolo.defaults import SHIPPED_TRAINING_IMGSZ
 
+    if args.imgsz is None:
+        args.imgsz = SHIPPED_TRAINING_IMGSZ
     start = time.perf_counter()
     folders = generate_video(
         args.out, args.sequences, args.frames, args.seed, args.imgsz, args.frame_rate, args.overwrite
