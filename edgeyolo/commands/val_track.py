@@ -76,19 +76,9 @@ def _shipped() -> str:
 
 
 def _detector(args: argparse.Namespace, model: str):
-    from edgeyolo.runtime import BackendError, ContractError, Detector
+    from edgeyolo.commands.detect import _load
+    from edgeyolo.runtime import Detector
 
-    try:
-        return Detector(
-            model,
-            backend=args.backend,
-            device=args.device,
-            conf=args.conf if args.conf is not None else TRACK_CONF,
-            iou=args.iou,
-            max_det=args.max_det,
-            precision=args.precision,
-        )
-    except FileNotFoundError as exc:
-        raise EdgeYoloError(str(exc)) from exc
-    except (BackendError, ContractError, ValueError) as exc:
-        raise EdgeYoloError(f"cannot load {model}: {exc}") from exc
+    conf = args.conf if args.conf is not None else TRACK_CONF
+    settings = argparse.Namespace(**{**vars(args), "model": model, "conf": conf, "classes": None})
+    return _load(settings, Detector)
