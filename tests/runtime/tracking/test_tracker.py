@@ -160,3 +160,13 @@ def test_missing_scipy_names_the_extra():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "pip install 'edgeyolo[track]'" in out.stdout, out.stderr
+
+
+def test_huge_finite_boxes_and_gaps_do_not_break_the_filter():
+    big = np.float32(3e38)
+    boxes = np.array([[-big, -big, big, big], [0, 0, 10, 10], [1e30, 1e30, 2e30, 2e30]], np.float32)
+    tracker = Tracker(minimum_consecutive_frames=1)
+    for k in range(40):
+        out = tracker.update(frame_of(boxes if k % 3 else np.empty((0, 4))))
+        if k % 3 and k > 1:
+            assert sorted(out.tracker_id.tolist()) == [0, 1, 2]
