@@ -11,8 +11,16 @@ from typing import Any
 import cv2
 import numpy as np
 
+from edgeyolo.atomic import atomic_output
 from edgeyolo.data.formats import DatasetError
-from edgeyolo.data.mot import MotRows, SequenceInfo, find_sequences, read_mot, read_sequence_info
+from edgeyolo.data.mot import (
+    MotRows,
+    SequenceInfo,
+    find_sequences,
+    format_results,
+    read_mot,
+    read_sequence_info,
+)
 from edgeyolo.mot_eval.metrics import SequenceMetrics, combine, evaluate
 from edgeyolo.mot_eval.noise import Noise, noisy_detections
 from edgeyolo.runtime.detections import Detections
@@ -131,8 +139,5 @@ def evaluate_tracking(
 
 
 def _save(path: Path, rows: MotRows) -> None:
-    from edgeyolo.atomic import atomic_output
-    from edgeyolo.data.mot import format_results
-
     with atomic_output(path) as tmp:
         tmp.write_text(format_results(rows), encoding="utf-8")

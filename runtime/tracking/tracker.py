@@ -41,7 +41,6 @@ class Tracker:
         self.method = method
         self.options = options
         self._impl = cls(options)
-        self.frames = 0
 
     def update(self, detections: Detections) -> Detections:
         """Track one frame's detections; returns those with an identity, ``tracker_id`` set."""
@@ -56,14 +55,12 @@ class Tracker:
         if len(rows) > cap:
             rows = np.sort(rows[np.argsort(-conf[rows], kind="stable")[:cap]])
         ids = self._impl.update(xyxy[rows], conf[rows], detections.class_id[rows])
-        self.frames += 1
         tracked = rows[ids >= 0]
         return detections[tracked].with_tracker_id(ids[ids >= 0])
 
     def reset(self) -> None:
         """Start over, as for a new video: no tracks, identities from 0."""
         self._impl.reset()
-        self.frames = 0
 
     def __repr__(self) -> str:
         return f"Tracker(method={self.method!r}, options={self.options!r})"
