@@ -8,6 +8,10 @@ TORCH := torch==2.13.0
 # The tritonserver binary for `edgeyolo serve` and its tests; --no-deps: the wheel's own Python API
 # (unused) pins numpy<2, which the rest of the environment does not satisfy.
 TRITON := nvidia-pytriton==0.7.0
+# The tracking evaluator (`edgeyolo val --track`): Roboflow trackers' TrackEval port. --no-deps: the wheel
+# requires opencv-python (a second OpenCV beside the headless one) and supervision; edgeyolo imports only
+# trackers.eval's metric modules, which need numpy and scipy (edgeyolo/mot_eval/metrics.py).
+TRACKEVAL := trackers==2.6.1
 
 .PHONY: demo test lint venv clean
 
@@ -17,6 +21,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install -q $(TORCH)
 	$(PIP) install -q -e '.[dev]'
 	$(PIP) install -q --no-deps $(TRITON)
+	$(PIP) install -q --no-deps $(TRACKEVAL)
 	touch $@
 
 venv: $(VENV)/.installed

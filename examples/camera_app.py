@@ -2,10 +2,12 @@
 
     python examples/camera_app.py --model yolo.onnx --source 0
     python examples/camera_app.py --model yolo.onnx --source rtsp://camera/stream --conf 0.4
+    python examples/camera_app.py --model yolo.onnx --source 0 --track --line 0,360,1280,360
 
 Frames come from a capture thread (`open_source` keeps only the newest one, so detection never lags
-behind the camera), go through `Detector`, and are drawn with `Detections.draw` plus an FPS overlay. With
-a GUI build of OpenCV the result is shown in a window (q or Esc quits); with opencv-python-headless it is
+behind the camera), go through `Detector` (and, with --track, a `Tracker` and a `LineCounter`), and are
+drawn with `draw_detections` (identities, trails and the line's counts when tracking) plus an FPS overlay.
+With a GUI build of OpenCV the result is shown in a window (q or Esc quits); with opencv-python-headless it is
 served as MJPEG on http://127.0.0.1:PORT/ for a browser.
 """
 
@@ -19,7 +21,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import cv2
 import numpy as np
 
-from edgeyolo.runtime import Detector, draw_detections, open_source
+from edgeyolo.runtime import (
+    Detector,
+    LineCounter,
+    Tracker,
+    Trails,
+    draw_detections,
+    draw_line_counter,
+    open_source,
+)
 
 WINDOW = "edgeyolo"
 BOUNDARY = "frame"
@@ -121,7 +131,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", default="0", help="webcam index, stream URL, video, image folder or glob")
     parser.add_argument("--conf", type=float, default=0.25, help="confidence threshold")
     parser.add_argument("--port", type=int, default=8080, help="MJPEG port when OpenCV has no GUI")
+    parser.add_argument("--track", action="store_true", help="follow objects: an identity and a trail each")
+    parser.add_argument("--line", help="with --track: count crossings of the line x1,y1,x2,y2")
     args = parser.parse_args(argv)
+    if args.line and not args.track:
+        parser.error("--line counts tracked objects: add --track")
+    tracker, trails = (Tracker(), Trails()) if args.track else (None, None)
+    line = None
+    if args.line:
+        x1, y1, x2, y2 = (float(v) for v in args.line.split(","))
+        line = LineCounter((x1, y1), (x2, y2))
 
     gui = has_gui()
     server = None if gui else MjpegServer(args.port)
@@ -132,7 +151,16 @@ def main(argv: list[str] | None = None) -> int:
         with Detector(args.model, conf=args.conf) as detector, open_source(args.source) as source:
             for frame in source:
                 detections = detector.detect(frame.image)
+                if tracker is not None:
+                    detections = tracker.update(detections)
+                    trails.update(detections)
+                    if line is not None:
+                        line.update(detections)
                 shown = draw_detections(frame.image, detections)
+                if trails is not None:
+                    trails.draw(shown, copy=False)
+                if line is not None:
+                    draw_line_counter(shown, line, copy=False)
                 now = time.monotonic()
                 rate = 1.0 / max(now - last, 1e-6)
                 fps, last = (0.9 * fps + 0.1 * rate if fps else rate), now
@@ -150,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
             server.close()
         if gui:
             cv2.destroyAllWindows()
+    if line is not None:
+        print(f"line: in {line.in_count}, out {line.out_count}", flush=True)
     return 0
 
 

@@ -15,14 +15,17 @@ __all__ = ["Detections"]
 class Detections:
     """Boxes ``xyxy`` float32 [N, 4] (original pixels), ``confidence`` float32 [N], ``class_id`` int64 [N].
 
-    ``names`` maps class ids to names (may be empty). Index with an int, a slice, a boolean mask or an
-    integer array; the result is always a `Detections`.
+    ``names`` maps class ids to names (may be empty). ``tracker_id`` int64 [N] is the identity of each box
+    across frames, set by `Tracker.update` (None before tracking). Index with an int, a slice, a boolean
+    mask or an integer array; the result is always a `Detections`. Drawing lives in
+    `edgeyolo.runtime.annotate`, apart from the data.
     """
 
     xyxy: np.ndarray
     confidence: np.ndarray
     class_id: np.ndarray
     names: tuple[str, ...] = field(default=())
+    tracker_id: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         xyxy = np.asarray(self.xyxy, dtype=np.float32)
@@ -45,6 +48,15 @@ class Detections:
             class_id.dtype.kind != "f" or not np.all(np.mod(class_id, 1) == 0)
         ):
             raise TypeError(f"class_id must hold integers, got dtype {class_id.dtype}")
+        tracker_id = None if self.tracker_id is None else np.asarray(self.tracker_id)
+        if tracker_id is not None:
+            if tracker_id.size == 0:
+                tracker_id = tracker_id.reshape(-1)
+            if tracker_id.shape != (n,):
+                raise ValueError(f"tracker_id must have shape [{n}] to match xyxy, got {tracker_id.shape}")
+            if tracker_id.size and tracker_id.dtype.kind not in "iu":
+                raise TypeError(f"tracker_id must hold integers, got dtype {tracker_id.dtype}")
+            tracker_id = tracker_id.astype(np.int64, copy=False)
         names = self.names
         if isinstance(names, str) or not all(isinstance(s, str) for s in names):
             raise TypeError(f"names must be a sequence of str, got {names!r}")
@@ -52,6 +64,7 @@ class Detections:
         self.confidence = confidence
         self.class_id = class_id.astype(np.int64, copy=False)
         self.names = tuple(names)
+        self.tracker_id = tracker_id
 
     def __len__(self) -> int:
         return int(self.xyxy.shape[0])
@@ -73,7 +86,10 @@ class Detections:
                 raise IndexError(
                     f"index must be an int, a slice, a boolean mask or a 1-D int array, got {index!r}"
                 )
-        return Detections(self.xyxy[index], self.confidence[index], self.class_id[index], self.names)
+        tracker_id = None if self.tracker_id is None else self.tracker_id[index]
+        return Detections(
+            self.xyxy[index], self.confidence[index], self.class_id[index], self.names, tracker_id
+        )
 
     @classmethod
     def empty(cls, names: tuple[str, ...] = ()) -> Detections:
@@ -84,8 +100,13 @@ class Detections:
         """The name of a class id, or the id as text when ``names`` does not cover it."""
         return self.names[class_id] if 0 <= class_id < len(self.names) else str(class_id)
 
+    def with_tracker_id(self, tracker_id: np.ndarray) -> Detections:
+        """The same boxes carrying identities ``tracker_id`` int64 [N]."""
+        return Detections(self.xyxy, self.confidence, self.class_id, self.names, tracker_id)
+
     def to_json(self) -> str:
-        """JSON text: ``{"names": [...], "detections": [{"xyxy", "confidence", "class_id", "name"}]}``.
+        """JSON text: ``{"names": [...], "detections": [{"xyxy", "confidence", "class_id", "name"}]}``;
+        once tracked, ``"tracked": true`` and each detection's ``tracker_id``.
 
         float32 values round-trip exactly through `from_json`. Non-finite values raise ValueError.
         """
@@ -95,8 +116,13 @@ class Detections:
                 self.xyxy.tolist(), self.confidence.tolist(), self.class_id.tolist(), strict=True
             )
         ]
+        record: dict[str, Any] = {"names": list(self.names), "detections": dets}
+        if self.tracker_id is not None:
+            record["tracked"] = True
+            for det, tid in zip(dets, self.tracker_id.tolist(), strict=True):
+                det["tracker_id"] = tid
         try:
-            return json.dumps({"names": list(self.names), "detections": dets}, allow_nan=False)
+            return json.dumps(record, allow_nan=False)
         except ValueError as exc:
             raise ValueError("detections with NaN or infinite values cannot be written as JSON") from exc
 
@@ -110,12 +136,10 @@ class Detections:
             xyxy = np.array([d["xyxy"] for d in dets], dtype=np.float32).reshape(-1, 4)
             confidence = np.array([d["confidence"] for d in dets], dtype=np.float32)
             class_id = np.array([d["class_id"] for d in dets], dtype=np.int64)
+            tracked = [d["tracker_id"] for d in dets if "tracker_id" in d]
+            if tracked and len(tracked) != len(dets):
+                raise ValueError("tracker_id is given for some detections only")
+            tracker_id = np.array(tracked, dtype=np.int64) if tracked or data.get("tracked") else None
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             raise ValueError(f"not a Detections JSON record: {exc}") from exc
-        return cls(xyxy, confidence, class_id, names)
-
-    def draw(self, frame: np.ndarray, copy: bool = True) -> np.ndarray:
-        """Kept for existing callers; the drawing is `edgeyolo.runtime.draw_detections`."""
-        from edgeyolo.runtime.annotate import draw_detections
-
-        return draw_detections(frame, self, copy)
+        return cls(xyxy, confidence, class_id, names, tracker_id)

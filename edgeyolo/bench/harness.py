@@ -2,8 +2,9 @@
 machine's drift (clocks, thermals, neighbours) touches all of them alike.
 
 Each timed call runs the exact `Detector` path, split into its stages:
-letterbox (+ blob) → backend.infer (with the backend's own synchronisation) → decode + NMS + scale-back;
-"end to end" is the whole call. Ratios compare each model with the first, round by round.
+letterbox (+ blob) → backend.infer (with the backend's own synchronisation) → decode + NMS + scale-back
+(→ `Tracker.update`, with ``track``); "end to end" is the whole call. Ratios compare each model with
+the first, round by round.
 """
 
 from __future__ import annotations
@@ -34,6 +35,12 @@ __all__ = [
 ]
 
 STAGES = ("letterbox", "inference", "postprocess", "end_to_end")
+TRACK_STAGES = ("letterbox", "inference", "postprocess", "track", "end_to_end")
+
+
+def stages_of(track: str | None) -> tuple[str, ...]:
+    """The stages measured: with a tracking method, `track` comes after postprocess."""
+    return TRACK_STAGES if track else STAGES
 
 
 class BenchError(EdgeYoloError, ValueError):
@@ -72,6 +79,7 @@ class BenchOptions:
     seconds: float | None = None  # measure for about this long per model
     batch: int = 1
     progress: bool = True
+    track: str | None = None  # a tracking method: time Tracker.update as the `track` stage
 
     def validate(self) -> None:
         if self.warmup < 0:
@@ -84,6 +92,11 @@ class BenchOptions:
             raise BenchError(f"--seconds must be > 0, got {self.seconds}")
         if self.batch < 1:
             raise BenchError(f"--batch must be >= 1, got {self.batch}")
+        if self.track is not None:
+            from edgeyolo.runtime.tracking import METHODS
+
+            if self.track not in METHODS:
+                raise BenchError(f"--track must be one of {', '.join(sorted(METHODS))}, got {self.track!r}")
 
 
 @dataclass
@@ -145,24 +158,39 @@ class ModelResult:
 class StagedRunner:
     """Runs one model's `Detector.detect_batch` on `batch` frames per call and times each stage."""
 
-    def __init__(self, detector: Detector, frames: Sequence[np.ndarray], batch: int) -> None:
+    def __init__(
+        self, detector: Detector, frames: Sequence[np.ndarray], batch: int, track: str | None = None
+    ) -> None:
         if not frames:
             raise BenchError("no frames to benchmark on")
         self.detector = detector
         self.frames = list(frames)
         self.batch = batch
         self._calls = 0
+        self.trackers = None
+        if track:
+            from edgeyolo.runtime.tracking import Tracker
+
+            self.trackers = [Tracker(track) for _ in range(batch)]  # one stream per batch slot
 
     def _next_frames(self) -> list[np.ndarray]:
         start = self._calls * self.batch
         self._calls += 1
         return [self.frames[(start + k) % len(self.frames)] for k in range(self.batch)]
 
-    def run(self) -> tuple[tuple[float, float, float, float], int]:
-        """One timed call: (letterbox, inference, postprocess, end-to-end) in ms, and detections found."""
+    def run(self) -> tuple[tuple[float, ...], int]:
+        """One timed call: (letterbox, inference, postprocess[, track], end-to-end) in ms, and detections
+        found."""
         times = StageTimes()
-        found = sum(len(d) for d in self.detector.detect_batch(self._next_frames(), times))
-        return (times.preprocess, times.inference, times.postprocess, times.end_to_end), found
+        detections = self.detector.detect_batch(self._next_frames(), times)
+        found = sum(len(d) for d in detections)
+        if self.trackers is None:
+            return (times.preprocess, times.inference, times.postprocess, times.end_to_end), found
+        start = time.perf_counter()
+        for tracker, d in zip(self.trackers, detections, strict=True):
+            tracker.update(d)
+        track = 1e3 * (time.perf_counter() - start)
+        return (times.preprocess, times.inference, times.postprocess, track, times.end_to_end + track), found
 
 
 def _check_imgsz(model: BenchModel, detector: Detector, imgsz: tuple[int, int] | None) -> None:
@@ -225,7 +253,7 @@ def run_benchmark(
         raise BenchError(f"--baseline {baseline + 1}: there are {len(models)} models")
     loaded = load_models(models, imgsz)
     try:
-        runners = [StagedRunner(det, frames, options.batch) for _, det, _, _ in loaded]
+        runners = [StagedRunner(det, frames, options.batch, options.track) for _, det, _, _ in loaded]
         results = [
             ModelResult(
                 name=m.name,
@@ -236,7 +264,7 @@ def run_benchmark(
                 precision=det.contract.precision,
                 imgsz=tuple(det.contract.imgsz),
                 batch=options.batch,
-                samples_ms={s: [] for s in STAGES},
+                samples_ms={s: [] for s in stages_of(options.track)},
                 load_s=secs,
                 rss_load_mb=rss,
                 file_mb=model_size_mb(m.path),
@@ -282,7 +310,7 @@ def _interleave(runners: list[StagedRunner], results: list[ModelResult], options
             shift = rounds % n  # rotate who goes first, so no model always follows the same neighbour
             for i in [*range(shift, n), *range(shift)]:
                 times, found = runners[i].run()
-                for stage, ms in zip(STAGES, times, strict=True):
+                for stage, ms in zip(stages_of(options.track), times, strict=True):
                     results[i].samples_ms[stage].append(ms)
                 results[i].detections = found
                 bar.update(1)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from edgeyolo.bench.harness import STAGES, ModelResult
+from edgeyolo.bench.harness import TRACK_STAGES, ModelResult
 
 __all__ = ["SCHEMA", "format_table", "to_json", "write_csv", "write_json", "write_markdown"]
 
@@ -32,6 +32,7 @@ def _num(x: float | None, fmt: str = ".2f") -> str:
 def _rows(results: Sequence[ModelResult]) -> tuple[list[str], list[list[str]]]:
     acc = any(r.accuracy for r in results)
     power = any(r.power for r in results)
+    track = any("track" in r.stages for r in results)
     head = [
         "model",
         "runs on",
@@ -40,6 +41,7 @@ def _rows(results: Sequence[ModelResult]) -> tuple[list[str], list[list[str]]]:
         "letterbox",
         "inference",
         "decode+nms",
+        *(["track"] if track else []),
         "e2e median",
         "e2e p90",
         "e2e p99",
@@ -64,6 +66,7 @@ def _rows(results: Sequence[ModelResult]) -> tuple[list[str], list[list[str]]]:
             _num(s["letterbox"].median),
             _num(s["inference"].median),
             _num(s["postprocess"].median),
+            *([_num(s["track"].median if "track" in s else None)] if track else []),
             _num(e2e.median),
             _num(e2e.p90),
             _num(e2e.p99),
@@ -147,7 +150,7 @@ def write_csv(path: str | Path, results: Sequence[ModelResult]) -> None:
         w = csv.DictWriter(f, fieldnames=fields)
         w.writeheader()
         for r in results:
-            for stage in STAGES:
+            for stage in (st for st in TRACK_STAGES if st in r.stages):
                 s = r.stages[stage].to_dict()
                 w.writerow(
                     {

@@ -68,6 +68,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--power-interval", type=int, default=100, help="Jetson: tegrastats interval in ms")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--track",
+        nargs="?",
+        const="bytetrack",
+        metavar="METHOD",
+        help="also time a tracker on each frame's detections: a `track` stage (default method: bytetrack)",
+    )
     add_trust_arg(p)
 
 
@@ -89,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         seconds=args.seconds,
         batch=args.batch,
         progress=not args.quiet,
+        track=args.track,
     )
     try:
         models, notes = resolve_models(args)
@@ -123,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
         "device": args.device,
         "imgsz": list(args.imgsz) if args.imgsz else None,
         "batch": args.batch,
+        "track": args.track,
         "warmup": options.warmup,
         "iters": options.iters,
         "seconds": options.seconds,

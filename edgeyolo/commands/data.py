@@ -22,9 +22,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--train", type=_count, default=1000, help="number of training images")
     s.add_argument("--val", type=_count, default=200, help="number of validation images")
     s.add_argument("--seed", type=int, default=0, help="same seed → byte-identical files")
-    s.add_argument("--imgsz", type=int, default=320, help="image side in pixels (square)")
+    s.add_argument(
+        "--imgsz",
+        type=int,
+        help="image side in pixels (square; default 320, with --video 256: the shipped "
+        "model's training size)",
+    )
     s.add_argument("--workers", type=int, default=0, help="processes (0: one per CPU, at most 8)")
     s.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
+    s.add_argument(
+        "--video",
+        action="store_true",
+        help="write tracking sequences instead: moving, occluding, entering and leaving shapes with "
+        "ground-truth identities, in MOTChallenge format (--out/synth-NN/{seqinfo.ini,img1,gt/gt.txt})",
+    )
+    s.add_argument("--sequences", type=_count, default=4, help="with --video: number of sequences")
+    s.add_argument("--frames", type=_count, default=300, help="with --video: frames per sequence")
+    s.add_argument("--frame-rate", type=float, default=30.0, help="with --video: frames per second")
 
     c = actions.add_parser("convert", help="convert a VOC folder or a COCO JSON to YOLO format")
     c.add_argument("--from", dest="fmt", required=True, choices=["voc", "coco"], help="source format")
@@ -65,11 +79,32 @@ def _progress(iterable, total: int | None = None, desc: str = ""):
 def _synth(args: argparse.Namespace) -> int:
     from edgeyolo.data.synth import generate
 
+    if args.video:
+        return _synth_video(args)
+    if args.imgsz is None:
+        args.imgsz = 320
     start = time.perf_counter()
     counts = {"train": args.train, "val": args.val}
     path = generate(args.out, counts, args.seed, args.imgsz, args.overwrite, args.workers, _progress)
     elapsed = time.perf_counter() - start
     print(f"{args.train} train + {args.val} val images in {elapsed:.1f} s; dataset: {path}", file=sys.stderr)
+    return 0
+
+
+def _synth_video(args: argparse.Namespace) -> int:
+    from edgeyolo.data.synth_video import generate_video
+    from edgeyolo.defaults import SHIPPED_TRAINING_IMGSZ
+
+    if args.imgsz is None:
+        args.imgsz = SHIPPED_TRAINING_IMGSZ
+    start = time.perf_counter()
+    folders = generate_video(
+        args.out, args.sequences, args.frames, args.seed, args.imgsz, args.frame_rate, args.overwrite
+    )
+    elapsed = time.perf_counter() - start
+    print(
+        f"{len(folders)} sequences of {args.frames} frames in {elapsed:.1f} s; in {args.out}", file=sys.stderr
+    )
     return 0
 
 

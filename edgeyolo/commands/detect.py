@@ -8,6 +8,7 @@ import sys
 import time
 
 from edgeyolo.commands.common import add_precision_arg
+from edgeyolo.commands.detect_track import TrackedView, add_track_args
 from edgeyolo.errors import EdgeYoloError
 
 
@@ -43,6 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="give up on a camera or stream that sends no first frame within this time (default 30; "
         "0: keep trying forever)",
     )
+    add_track_args(p)
 
 
 def _class_list(text: str) -> list[int]:
@@ -63,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
         args.model = str(shipped_onnx())
     if args.save_txt and not args.save:
         raise EdgeYoloError("--save-txt needs --save DIR")
+    if not args.track and (args.line or args.zone):
+        raise EdgeYoloError("--line and --zone count tracked objects: add --track")
     detector = _load(args, Detector)
     warnings_seen: list[str] = []
 
@@ -76,9 +80,12 @@ def run(args: argparse.Namespace) -> int:
         raise EdgeYoloError(f"cannot open source {args.source!r}: {exc}") from exc
     frames = n_dets = 0
     start = time.perf_counter()
-    with detector, source, Outputs(args, source, detector.names) as out:
+    track = TrackedView(args, getattr(source, "fps", None)) if args.track else None
+    with detector, source, Outputs(args, source, detector.names, track) as out:
         for frame in out.progress(source):  # a stream without a first frame raises SourceConnectError
             dets = detector.detect(frame.image)
+            if track is not None:
+                dets = track.update(frame.image, dets)
             out.write(frame, dets)
             frames, n_dets = frames + 1, n_dets + len(dets)
             if args.max_frames and frames >= args.max_frames:
@@ -92,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
         f"({frames / elapsed:.1f} FPS, {ran}){f'; results in {out.directory}' if args.save else ''}",
         file=sys.stderr,
     )
+    if track is not None:
+        print(f"tracking: {track.summary(detector.names)}", file=sys.stderr)
     return 0
 
 

@@ -18,8 +18,8 @@ from edgeyolo.runtime.annotate import draw_detections
 class Outputs:
     """One per run; `write(frame, detections)` for every frame."""
 
-    def __init__(self, args: argparse.Namespace, source, names: tuple[str, ...]) -> None:
-        self.args, self.source, self.names = args, source, names
+    def __init__(self, args: argparse.Namespace, source, names: tuple[str, ...], track=None) -> None:
+        self.args, self.source, self.names, self.track = args, source, names, track
         self.directory = Path(args.save) if args.save else None
         self.video: cv2.VideoWriter | None = None
         self.window = _open_window() if args.show else False
@@ -52,10 +52,14 @@ class Outputs:
                 "path": frame.path,
                 **json.loads(dets.to_json()),
             }
+            if self.track is not None:
+                record.update(self.track.counts(self.names))
             print(json.dumps(record), flush=True)
         if not (self.directory or self.window):
             return
         annotated = draw_detections(frame.image, dets)
+        if self.track is not None:
+            self.track.draw(annotated)
         if self.window:
             cv2.imshow("edgeyolo", annotated)
             cv2.waitKey(1)

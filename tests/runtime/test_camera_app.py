@@ -77,3 +77,20 @@ def test_mjpeg_server_streams_published_frames():
         conn.close()
     finally:
         server.close()
+
+
+def test_the_app_tracks_and_counts_a_video(tmp_path, capsys):
+    """--track --line on a short video of a shape crossing the line; the app serves frames and ends."""
+    video = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30, (256, 256))
+    for f in range(40):
+        frame = np.full((256, 256, 3), 90, np.uint8)
+        cv2.circle(frame, (128, 40 + 5 * f), 20, (40, 200, 240), -1)
+        writer.write(frame)
+    writer.release()
+    from edgeyolo.defaults import shipped_onnx
+
+    app = load_app()
+    args = ["--model", str(shipped_onnx()), "--source", str(video), "--track", "--line", "0,128,256,128"]
+    assert app.main([*args, "--port", "0"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "line: in 1, out 0"

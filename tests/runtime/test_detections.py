@@ -138,3 +138,21 @@ def test_draw_survives_odd_boxes_and_rejects_bad_frames():
         draw_detections(np.zeros((50, 50, 3), np.float32), d)
     with pytest.raises(ValueError, match="C-contiguous"):
         draw_detections(np.zeros((50, 50, 3), np.uint8)[:, ::-1], d, copy=False)
+
+
+def test_tracker_id_is_validated_indexed_and_round_trips():
+    d = Detections([[0, 0, 1, 1], [2, 2, 3, 3]], [0.5, 0.6], [0, 1], NAMES, [7, 9])
+    assert d.tracker_id.dtype == np.int64
+    assert d[1].tracker_id.tolist() == [9] and d[np.array([True, False])].tracker_id.tolist() == [7]
+    back = Detections.from_json(d.to_json())
+    assert back.tracker_id.tolist() == [7, 9]
+    assert Detections.from_json(Detections([[0, 0, 1, 1]], [0.5], [0]).to_json()).tracker_id is None
+    with pytest.raises(ValueError, match=r"tracker_id must have shape \[2\]"):
+        Detections([[0, 0, 1, 1], [2, 2, 3, 3]], [0.5, 0.6], [0, 1], tracker_id=[1])
+    with pytest.raises(TypeError, match="tracker_id must hold integers"):
+        Detections([[0, 0, 1, 1]], [0.5], [0], tracker_id=[1.5])
+    with pytest.raises(ValueError, match="some detections only"):
+        Detections.from_json(
+            '{"detections": [{"xyxy": [0,0,1,1], "confidence": 1, "class_id": 0, '
+            '"tracker_id": 1}, {"xyxy": [0,0,1,1], "confidence": 1, "class_id": 0}]}'
+        )
